@@ -158,17 +158,23 @@ type Section int
 
 const (
 	SectionUnknown Section = iota
+	// SectionFailsafe holds the compiler's failsafe rules (SSH to this
+	// host, unless the policy removes them): they run before every written
+	// rule, so that no policy locks the operator out by accident.
+	SectionFailsafe
 	SectionEmergency
 	SectionInfrastructure
 	SectionEnvironment
 	SectionApplication
-	// SectionImplicit holds the rules the compiler adds: zone isolation
-	// and the failsafe rules. They run after every written rule.
+	// SectionImplicit holds the zone isolation rules the compiler adds:
+	// they run after every written rule and before the default.
 	SectionImplicit
 )
 
 func (s Section) String() string {
 	switch s {
+	case SectionFailsafe:
+		return "failsafe"
 	case SectionEmergency:
 		return "emergency"
 	case SectionInfrastructure:
@@ -181,6 +187,14 @@ func (s Section) String() string {
 		return "implicit"
 	}
 	return "unknown"
+}
+
+// Apps are the application names that app-ID reports and rules may ask
+// for, sorted. The names follow Suricata's app-layer names where it has one.
+var Apps = []string{
+	"amqp", "dns", "ftp", "grpc", "http", "http2", "imap", "kafka", "kerberos",
+	"ldap", "memcached", "mongodb", "mqtt", "mysql", "ntp", "pop3", "postgresql",
+	"quic", "rdp", "redis", "sip", "smb", "smtp", "snmp", "ssh", "tls",
 }
 
 // Direction says which traffic of this host a rule applies to.
@@ -350,7 +364,12 @@ type Origin struct {
 	Line int
 }
 
-func (o Origin) String() string { return o.File + ":" + strconv.Itoa(o.Line) }
+func (o Origin) String() string {
+	if o.Line == 0 {
+		return o.File
+	}
+	return o.File + ":" + strconv.Itoa(o.Line)
+}
 
 // Endpoint is one end of a rule. It matches an address if Any is set, or
 // if the address is this host's own (Self), in one of the named Sets, or

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/septa-fw/septa/rules"
+	"github.com/septa-fw/septa/rules/ir"
+	"github.com/spf13/cobra"
+)
+
+// policyFlags are the flags of the commands that load a policy offline.
+type policyFlags struct {
+	inventory string
+}
+
+func (f *policyFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.inventory, "inventory", "",
+		"inventory file of hosts and tags (default: inventory.toml beside the policy directory, if present)")
+}
+
+// load loads the policy of dir, with the inventory named by the flags or
+// found beside the directory.
+func (f *policyFlags) load(dir string) (*rules.Result, error) {
+	opts := rules.Options{}
+	invPath := f.inventory
+	if invPath == "" {
+		cand := filepath.Join(filepath.Dir(filepath.Clean(dir)), "inventory.toml")
+		if _, err := os.Stat(cand); err == nil {
+			invPath = cand
+		}
+	}
+	if invPath != "" {
+		inv, err := rules.LoadInventory(invPath)
+		if err != nil {
+			return &rules.Result{}, err
+		}
+		opts.Inventory = inv
+	}
+	return rules.Load(dir, opts)
+}
+
+// printProblems prints errors or warnings with their source excerpts.
+func printProblems(w io.Writer, prefix string, list []*rules.Error, src map[string][]byte) {
+	for _, e := range list {
+		fmt.Fprintf(w, "%s%s\n", prefix, e)
+		if ex := rules.Excerpt(e, src); ex != "" {
+			fmt.Fprintln(w, ex)
+		}
+	}
+}
+
+func newCheckCmd() *cobra.Command {
+	var f policyFlags
+	cmd := &cobra.Command{
+		Use:   "check [DIR]...",
+		Short: "Validate policy directories",
+		Long: `Check validates each policy directory (default ` + rules.DefaultDir + `) and
+prints every problem as FILE:LINE:COL with the source line. It applies nothing.
+
+Exit status: 0 if every policy is valid, 1 if one is not, 2 on bad usage.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				args = []string{rules.DefaultDir}
+			}
+			failed := false
+			for _, dir := range args {
+				if !checkOne(cmd.OutOrStdout(), cmd.ErrOrStderr(), &f, dir) {
+					failed = true
+				}
+			}
+			if failed {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func checkOne(stdout, stderr io.Writer, f *policyFlags, dir string) bool {
+	res, err := f.load(dir)
+	if err != nil {
+		if list := rules.Errors(err); list != nil {
+			printProblems(stderr, "", list, res.Sources)
+			fmt.Fprintf(stderr, "%s: invalid policy: %d errors\n", dir, len(list))
+		} else {
+			fmt.Fprintf(stderr, "%s: %v\n", dir, err)
+		}
+		return false
+	}
+	printProblems(stderr, "warning: ", res.Warnings, res.Sources)
+	p := res.Policy
+	inspected := 0
+	for _, r := range p.Rules {
+		if !r.Needs.KernelOnly() {
+			inspected++
+		}
+	}
+	fmt.Fprintf(stdout, "%s: valid policy: %d rules (%d in the kernel, %d inspected), %d sets, %d warnings\n",
+		dir, len(p.Rules), len(p.Rules)-inspected, inspected, len(p.Sets), len(res.Warnings))
+	return true
+}
+
+func newShowCmd() *cobra.Command {
+	var f policyFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show [DIR]",
+		Short: "Show the compiled policy",
+		Long: `Show compiles a policy directory (default ` + rules.DefaultDir + `) and prints the
+result: the address sets, the services and the rules in evaluation order,
+with what each needs (decided in the kernel, or inspected). --json prints
+the same for tools.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := rules.DefaultDir
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			res, err := f.load(dir)
+			if err != nil {
+				if list := rules.Errors(err); list != nil {
+					printProblems(cmd.ErrOrStderr(), "", list, res.Sources)
+					return &exitError{code: 1, err: fmt.Errorf("%s: invalid policy", dir)}
+				}
+				return &exitError{code: 1, err: err}
+			}
+			return writePolicy(cmd.OutOrStdout(), res.Policy, asJSON)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func writePolicy(w io.Writer, p *ir.Policy, asJSON bool) error {
+	if !asJSON {
+		_, err := io.WriteString(w, p.Dump())
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
+		return errors.Join(errors.New("encode policy"), err)
+	}
+	return nil
+}
