@@ -134,4 +134,3 @@ func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
 // Unwrap exposes each error.
 func (e *InvalidError) Unwrap() []error { return e.List.Unwrap() }
-

@@ -82,7 +82,7 @@ type Set struct {
 	Selector string
 	// Hosts are the inventory host names that the selector and the host
 	// list matched, sorted. Informational: Prefixes is what is enforced.
-	Hosts []string
+	Hosts  []string
 	Origin Origin
 }
 
@@ -469,4 +469,3 @@ func (p *Policy) Set(name string) *Set {
 	}
 	return nil
 }
-
