@@ -1,0 +1,57 @@
+# septa's build. Every target runs on a fresh Debian/Ubuntu machine with Go;
+# `.ci/run` installs the system packages that the tests need.
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/septa-fw/septa/version.Version=$(VERSION)
+BIN       := bin
+FUZZTIME  ?= 30s
+BENCHCOUNT ?= 10
+
+.PHONY: all build test unit integration race lint fuzz bench examples clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/septa ./cmd/septa
+	@if [ -d cmd/septad ] && ls cmd/septad/*.go >/dev/null 2>&1; then \
+		$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/septad ./cmd/septad; fi
+
+# The quick start: check every shipped example policy with septa itself.
+examples: build
+	@for d in packaging/examples/*/policy.d; do $(BIN)/septa check "$$d" || exit 1; done
+
+# Unit tests, fuzz seeds and alloc tests, then the kernel integration
+# tests, which run only as root with SEPTA_INTEGRATION=1 (.ci/run sets it).
+test:
+	$(GO) test -race -count=1 ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+integration:
+	SEPTA_INTEGRATION=1 $(GO) test -count=1 -v ./integration/...
+
+race:
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+# Each fuzz target for FUZZTIME (e.g. make fuzz FUZZTIME=60s).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+# Micro-benchmarks; compare two runs with benchstat (go tool benchstat old.txt new.txt).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... | tee bench.out
+
+clean:
+	rm -rf $(BIN) bench.out
