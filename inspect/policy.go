@@ -3,10 +3,13 @@ package inspect
 import (
 	"bytes"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/septa-fw/septa/inspect/appid"
 	"github.com/septa-fw/septa/inspect/packet"
+	"github.com/septa-fw/septa/inspect/userid"
 	"github.com/septa-fw/septa/rules/ir"
 )
 
@@ -29,8 +32,9 @@ type rule struct {
 	app       appid.App
 	sni       [][]byte
 	httpHost  [][]byte
-	users     [][]byte // "user:alice", "group:finance"
-	processes [][]byte
+	users     []string // user names
+	groups    []string // group names
+	processes []string
 }
 
 type endpoint struct {
@@ -69,10 +73,19 @@ func NewPolicy(p *ir.Policy, generation uint64) *Policy {
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		app, _ := appid.ParseApp(r.App.Name)
-		pol.rules = append(pol.rules, rule{
+		ru := rule{
 			ir: r, from: ep(r.From), to: ep(r.To), ports: r.Ports, app: app,
-			sni: bs(r.App.SNI), httpHost: bs(r.App.HTTPHost), users: bs(r.Users), processes: bs(r.Processes),
-		})
+			sni: bs(r.App.SNI), httpHost: bs(r.App.HTTPHost), processes: r.Processes,
+		}
+		for _, u := range r.Users {
+			switch kind, name, _ := strings.Cut(u, ":"); kind {
+			case "user":
+				ru.users = append(ru.users, name)
+			case "group":
+				ru.groups = append(ru.groups, name)
+			}
+		}
+		pol.rules = append(pol.rules, ru)
 	}
 	return pol
 }
@@ -106,11 +119,11 @@ type Facts struct {
 
 	// UserDone: the user is known, or known to be unknowable.
 	UserDone bool
-	User     []byte   // "alice"; nil when unknown
-	Groups   [][]byte // group names
+	// User is who sent the flow; nil when unknown.
+	User *userid.Identity
 
 	ProcessDone bool
-	Process     []byte // executable path
+	Process     string // executable path; "" when unknown
 }
 
 // Need is what Decide still needs to know.
@@ -238,7 +251,7 @@ func (r *rule) matchConditions(f *Facts) (packet.Reason, bool) {
 	if r.ir.Needs&ir.NeedUser != 0 && !r.matchUser(f) {
 		return packet.ReasonUser, false
 	}
-	if r.ir.Needs&ir.NeedProcess != 0 && !matchAny(r.processes, f.Process) {
+	if r.ir.Needs&ir.NeedProcess != 0 && (f.Process == "" || !slices.Contains(r.processes, f.Process)) {
 		return packet.ReasonProcess, false
 	}
 	return packet.ReasonPolicy, true
@@ -261,39 +274,19 @@ func (r *rule) matchApp(info *appid.Info) bool {
 }
 
 func (r *rule) matchUser(f *Facts) bool {
-	if f.User == nil {
+	u := f.User
+	if u == nil {
 		return false
 	}
-	for _, u := range r.users {
-		kind, name, _ := bytes.Cut(u, []byte(":"))
-		switch string(kind) { // compared in place, without allocating
-		case "user":
-			if bytes.Equal(name, f.User) {
-				return true
-			}
-		case "group":
-			if containsBytes(f.Groups, name) {
-				return true
-			}
-		}
+	if slices.Contains(r.users, u.Name) {
+		return true
 	}
-	return false
-}
-
-func containsBytes(list [][]byte, b []byte) bool {
-	for _, x := range list {
-		if bytes.Equal(x, b) {
+	for _, g := range r.groups {
+		if slices.Contains(u.Groups, g) {
 			return true
 		}
 	}
 	return false
-}
-
-func matchAny(list [][]byte, b []byte) bool {
-	if b == nil {
-		return false
-	}
-	return containsBytes(list, b)
 }
 
 // matchHost matches a host name against patterns: an exact name, or

@@ -7,6 +7,7 @@ import (
 
 	"github.com/septa-fw/septa/inspect/appid"
 	"github.com/septa-fw/septa/inspect/packet"
+	"github.com/septa-fw/septa/inspect/userid"
 	"github.com/septa-fw/septa/rules"
 	"github.com/septa-fw/septa/rules/ir"
 )
@@ -128,13 +129,13 @@ func TestDecide(t *testing.T) {
 		{
 			name: "finance user allowed",
 			facts: Facts{Src: a("10.4.0.5"), Dst: a("10.3.10.10"), Proto: 6, DstPort: 443, Hook: HookInput,
-				UserDone: true, User: []byte("alice"), Groups: [][]byte{[]byte("staff"), []byte("finance")}},
+				UserDone: true, User: &userid.Identity{Name: "alice", Groups: []string{"staff", "finance"}}},
 			want: Decision{Rule: idx("finance"), Action: ir.ActionAllow, IDS: ir.IDSOff, Reason: packet.ReasonPolicy},
 		},
 		{
 			name: "hr user falls to zone isolation",
 			facts: Facts{Src: a("10.4.0.6"), Dst: a("10.3.10.10"), Proto: 6, DstPort: 443, Hook: HookInput,
-				UserDone: true, User: []byte("bob"), Groups: [][]byte{[]byte("hr")}},
+				UserDone: true, User: &userid.Identity{Name: "bob", Groups: []string{"hr"}}},
 			want: Decision{Rule: idx("zone-isolation:vdi"), Action: ir.ActionDeny, IDS: ir.IDSOff, Reason: packet.ReasonPolicy},
 		},
 		{
@@ -175,7 +176,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "outbound ssh from ssh",
 			facts: Facts{Src: a("10.3.2.1"), Dst: a("10.3.3.10"), Proto: 6, DstPort: 22, Hook: HookOutput,
-				ProcessDone: true, Process: []byte("/usr/bin/ssh")},
+				ProcessDone: true, Process: "/usr/bin/ssh"},
 			want: Decision{Rule: idx("dc-ssh-out"), Action: ir.ActionAllow, IDS: ir.IDSOff, Reason: packet.ReasonPolicy},
 		},
 		{
@@ -202,7 +203,7 @@ func TestDecide(t *testing.T) {
 func TestDecideNoAllocs(t *testing.T) {
 	pol := compilePolicy(t, testPolicy, testInventory)
 	f := &Facts{Src: netip.MustParseAddr("10.4.0.6"), Dst: netip.MustParseAddr("10.3.10.10"), Proto: 6, DstPort: 443,
-		Hook: HookInput, UserDone: true, User: []byte("bob"), Groups: [][]byte{[]byte("hr")}, AppDone: true,
+		Hook: HookInput, UserDone: true, User: &userid.Identity{Name: "bob", Groups: []string{"hr"}}, AppDone: true,
 		Info: info(appid.TLS, "x.finance.example")}
 	if n := testing.AllocsPerRun(100, func() { pol.Decide(f) }); n != 0 {
 		t.Errorf("Decide allocates %v times, want 0", n)

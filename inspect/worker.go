@@ -1,0 +1,542 @@
+package inspect
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/septa-fw/septa/inspect/appid"
+	"github.com/septa-fw/septa/inspect/packet"
+	"github.com/septa-fw/septa/inspect/userid"
+	"github.com/septa-fw/septa/rules/ir"
+)
+
+// Config tunes the inspector. Zero fields take the defaults below.
+type Config struct {
+	// MaxFlows bounds the flows one worker tracks; the least recently
+	// seen is evicted when a new flow arrives at a full table.
+	MaxFlows int
+	// Depth is how many bytes of each direction app-ID reads; a flow not
+	// identified within it is decided as unknown traffic.
+	Depth int
+	// MaxBuffered bounds the flows holding stream buffers at once (each
+	// holds two of Depth bytes until its decision).
+	MaxBuffered int
+	// HoldTimeout: a held packet is released with a decision made on
+	// what is known after this long.
+	HoldTimeout time.Duration
+	// IdleTimeout: an undecided flow without packets this long is
+	// forgotten.
+	IdleTimeout time.Duration
+	// Linger: a decided flow is remembered this long after its last
+	// packet, for packets the kernel queued before it took the flow over.
+	Linger time.Duration
+	// PassFirstPackets: pass the client's packets while the flow is
+	// inspected, instead of holding them until the decision (the
+	// default, so that a denied application never completes a request).
+	PassFirstPackets bool
+	// AllowMark and DenyMark are the packet mark bits that carry a
+	// decision to the kernel; VerdictMask covers both (nft.MarkLayout).
+	AllowMark, DenyMark, VerdictMask uint32
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxFlows    = 65536
+	DefaultDepth       = 4096
+	DefaultHoldTimeout = 500 * time.Millisecond
+	DefaultIdleTimeout = 30 * time.Second
+	DefaultLinger      = 5 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.MaxFlows <= 0 {
+		c.MaxFlows = DefaultMaxFlows
+	}
+	if c.Depth <= 0 {
+		c.Depth = DefaultDepth
+	}
+	if c.MaxBuffered <= 0 {
+		c.MaxBuffered = max(c.MaxFlows/8, 64)
+	}
+	if c.HoldTimeout <= 0 {
+		c.HoldTimeout = DefaultHoldTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.Linger <= 0 {
+		c.Linger = DefaultLinger
+	}
+	return c
+}
+
+// Packet is a packet as the queue delivers it.
+type Packet struct {
+	ID      uint32
+	Payload []byte // starts at the IP header; valid until the verdict
+	Hook    Hook
+	Mark    uint32 // the packet mark
+	// UID and GID of the local socket, on the output hook (HasUID).
+	UID, GID uint32
+	HasUID   bool
+}
+
+// Verdicter gives queued packets their verdicts.
+type Verdicter interface {
+	// Verdict accepts or drops the queued packet id, setting its packet
+	// mark to mark.
+	Verdict(id uint32, accept bool, mark uint32)
+}
+
+// LocalUsers resolves local socket owners (userid.Local).
+type LocalUsers interface {
+	ByUID(uid uint32) *userid.Identity
+}
+
+// RemoteUsers resolves remote addresses (userid.Map).
+type RemoteUsers interface {
+	Lookup(addr netip.Addr) *userid.Identity
+}
+
+// Processes finds the local process behind a flow: the sender of an
+// outbound flow, the listener of an inbound one.
+type Processes interface {
+	Process(proto uint8, local, remote netip.AddrPort) string
+}
+
+// Sink receives the inspector's events. Emit must not block: a sink that
+// cannot keep up drops, and counts what it dropped.
+type Sink interface {
+	Emit(e *Event)
+}
+
+// Event is a flow's decision, with everything the inspector learnt.
+type Event struct {
+	Time     time.Time
+	Src, Dst netip.AddrPort // client and server
+	Proto    uint8
+	Hook     Hook
+	// Rule is the deciding rule's ID, "" for the default.
+	Rule     string
+	Action   ir.Action
+	Observe  bool // would have been denied; observe mode let it pass
+	Reason   packet.Reason
+	App      string
+	SNI      string
+	HTTPHost string
+	User     string
+	Groups   []string
+	Process  string
+	Packets  [2]uint32 // client to server, server to client
+}
+
+// Stats are a worker's counters.
+type Stats struct {
+	Packets     atomic.Uint64
+	Flows       atomic.Uint64 // flows created
+	Evicted     atomic.Uint64 // flows evicted from a full table
+	Held        atomic.Uint64 // packets held for a decision
+	HoldTimeout atomic.Uint64 // decisions forced by the hold timeout
+	DecodeError atomic.Uint64
+	NoBuffer    atomic.Uint64 // flows inspected without stream buffers (pool exhausted)
+	Panics      atomic.Uint64
+	Overlaps    atomic.Uint64 // TCP overlaps with different bytes
+	Late        atomic.Uint64 // packets of flows decided already
+	Verdicts    [packet.NumReasons]atomic.Uint64
+	ActiveFlows atomic.Int64
+}
+
+// Worker inspects the packets of one queue. The queue's receive loop calls
+// Handle inline for each packet; Sweep runs on a timer. A worker shares no
+// lock with other workers.
+type Worker struct {
+	cfg       Config
+	policy    *atomic.Pointer[Policy]
+	verdicter Verdicter
+	local     LocalUsers
+	remote    RemoteUsers
+	procs     Processes
+	sink      Sink
+	now       func() time.Time
+	failMode  func() ir.FailMode
+
+	mu    sync.Mutex // guards everything below: Handle and Sweep
+	table *flowTable
+	pool  *bufPool
+	pkt   packet.Packet
+	info  appid.Info
+	facts Facts
+	held  int // flows holding packets
+
+	Stats Stats
+}
+
+// Deps are what a worker needs from outside: every field may be nil but
+// Policy and Verdicter.
+type Deps struct {
+	Policy    *atomic.Pointer[Policy]
+	Verdicter Verdicter
+	Local     LocalUsers
+	Remote    RemoteUsers
+	Processes Processes
+	Sink      Sink
+	Now       func() time.Time
+}
+
+// NewWorker returns a worker for one queue.
+func NewWorker(cfg Config, d Deps) *Worker {
+	cfg = cfg.withDefaults()
+	w := &Worker{
+		cfg: cfg, policy: d.Policy, verdicter: d.Verdicter, local: d.Local, remote: d.Remote,
+		procs: d.Processes, sink: d.Sink, now: d.Now,
+		table: newFlowTable(cfg.MaxFlows),
+		pool:  newBufPool(cfg.Depth, cfg.MaxBuffered*2),
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	return w
+}
+
+// Handle decides one queued packet. It never panics: a panic is recovered,
+// counted, and the packet gets the policy's fail_mode.
+func (w *Worker) Handle(qp *Packet) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			w.Stats.Panics.Add(1)
+			w.Stats.Verdicts[packet.ReasonPanic].Add(1)
+			w.verdicter.Verdict(qp.ID, w.failOpen(), qp.Mark&^w.cfg.VerdictMask)
+		}
+	}()
+	w.handle(qp)
+}
+
+func (w *Worker) failOpen() bool {
+	if p := w.policy.Load(); p != nil {
+		return p.settings.FailMode == ir.FailOpen
+	}
+	return false
+}
+
+func (w *Worker) handle(qp *Packet) {
+	w.Stats.Packets.Add(1)
+	now := w.now()
+	nanos := now.UnixNano()
+	if packet.Decode(qp.Payload, &w.pkt) != packet.OK {
+		// Conntrack has accepted it as part of a flow, but we cannot read
+		// it: it cannot be inspected, so it does not pass.
+		w.Stats.DecodeError.Add(1)
+		w.Stats.Verdicts[packet.ReasonDecodeError].Add(1)
+		w.verdicter.Verdict(qp.ID, false, qp.Mark)
+		return
+	}
+	key, aToB := w.pkt.Key()
+	f := w.table.lookup(key)
+	if f == nil {
+		f = w.newFlow(key, aToB, qp, nanos)
+	} else {
+		w.table.touch(f)
+	}
+	fromClient := aToB == f.clientIsA
+	dir := 0
+	if !fromClient {
+		dir = 1
+	}
+	f.packets[dir]++
+	f.seen = nanos
+	if f.decided {
+		// Queued before the kernel took the flow over.
+		w.Stats.Late.Add(1)
+		w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask|f.mark)
+		return
+	}
+	w.track(f, dir)
+	pol := w.policy.Load()
+	if pol == nil {
+		w.verdicter.Verdict(qp.ID, w.failOpen(), qp.Mark&^w.cfg.VerdictMask)
+		return
+	}
+	d := w.decide(pol, f, now, false)
+	if d.Need != NeedNothing {
+		if fromClient && len(w.pkt.Payload) > 0 && !w.cfg.PassFirstPackets && int(f.nheld) < maxHeld {
+			if f.nheld == 0 {
+				f.heldSince = nanos
+				w.held++
+			}
+			f.held[f.nheld] = qp.ID
+			f.nheld++
+			w.Stats.Held.Add(1)
+			return
+		}
+		w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask)
+		return
+	}
+	w.finish(pol, f, d, now)
+	w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask|f.mark)
+}
+
+func (w *Worker) newFlow(key packet.FlowKey, aToB bool, qp *Packet, nanos int64) *flow {
+	if w.table.full() {
+		victim := w.table.oldest()
+		w.Stats.Evicted.Add(1)
+		w.drop(victim)
+	}
+	f := w.table.insert(key)
+	w.Stats.Flows.Add(1)
+	w.Stats.ActiveFlows.Add(1)
+	f.proto = w.pkt.Proto
+	f.hook = qp.Hook
+	f.created, f.seen = nanos, nanos
+	// The client is the sender of the first packet, unless that packet
+	// is a SYN-ACK: then the flow's SYN was not seen, and the client is
+	// its destination.
+	f.clientIsA = aToB
+	if f.proto == packet.ProtoTCP && w.pkt.Flags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck {
+		f.clientIsA = !aToB
+	}
+	if qp.HasUID && qp.Hook == HookOutput && f.clientIsA == aToB {
+		if w.local != nil {
+			f.user = w.local.ByUID(qp.UID)
+		}
+		f.userDone = true
+	}
+	return f
+}
+
+// track follows the TCP handshake and puts payload into the streams.
+func (w *Worker) track(f *flow, dir int) {
+	p := &w.pkt
+	s := &f.streams[dir]
+	if f.proto == packet.ProtoTCP {
+		switch {
+		case p.Flags&packet.TCPRst != 0 || p.Flags&packet.TCPFin != 0:
+			f.state = stateClosing
+		case p.Flags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn:
+			f.state = stateSynSent
+			s.base, s.haveBase = p.Seq+1, true
+		case p.Flags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck:
+			f.state = stateSynAck
+			s.base, s.haveBase = p.Seq+1, true
+		case f.state == stateSynAck:
+			f.state = stateEstablished
+		}
+	}
+	if len(p.Payload) == 0 || f.appDone {
+		return
+	}
+	if s.buf == nil {
+		s.buf = w.pool.get()
+		if s.buf == nil {
+			// No buffer left: identification cannot read this flow,
+			// which is decided as unknown traffic.
+			w.Stats.NoBuffer.Add(1)
+			f.appDone = true
+			return
+		}
+	}
+	before := s.overlapDiff
+	if f.proto == packet.ProtoTCP {
+		s.add(p.Seq, p.Payload)
+	} else {
+		s.setDatagram(p.Payload)
+	}
+	if s.overlapDiff != before {
+		w.Stats.Overlaps.Add(1)
+	}
+	w.identify(f)
+}
+
+// identify runs app-ID over what the streams hold.
+func (w *Worker) identify(f *flow) {
+	in := appid.Input{Transport: appid.TCP, ToServer: f.streams[0].contiguous(), ToClient: f.streams[1].contiguous()}
+	if f.proto == packet.ProtoUDP {
+		in.Transport = appid.UDP
+	}
+	in.ServerPort = f.serverPort()
+	w.info = appid.Info{}
+	switch appid.Identify(&in, &w.info) {
+	case appid.Yes:
+		f.app, f.appDone = w.info.App, true
+	case appid.No:
+		f.app, f.appDone = appid.Unknown, true
+	default:
+		if f.streams[0].full() || f.streams[1].full() || f.proto == packet.ProtoUDP && f.packets[0] > 2 {
+			f.app, f.appDone = appid.Unknown, true
+		}
+	}
+}
+
+func (f *flow) client() netip.AddrPort {
+	if f.clientIsA {
+		return f.key.A
+	}
+	return f.key.B
+}
+
+func (f *flow) server() netip.AddrPort {
+	if f.clientIsA {
+		return f.key.B
+	}
+	return f.key.A
+}
+
+func (f *flow) serverPort() uint16 { return f.server().Port() }
+
+// decide asks the policy about the flow; force makes every fact that is
+// still missing count as known-unknown (the hold timeout).
+func (w *Worker) decide(pol *Policy, f *flow, now time.Time, force bool) Decision {
+	fa := &w.facts
+	*fa = Facts{
+		Src: f.client().Addr(), Dst: f.server().Addr(), Proto: f.proto, DstPort: f.serverPort(),
+		Hook: f.hook, Now: now, AppDone: f.appDone || force, UserDone: f.userDone, User: f.user,
+		ProcessDone: f.processDone, Process: f.process,
+	}
+	if f.appDone {
+		if w.info.App != f.app {
+			// Identification ran on an earlier packet: the fields it
+			// extracted are gone, only the app is known.
+			w.info = appid.Info{App: f.app}
+		}
+		fa.Info = &w.info
+	} else if force {
+		w.info = appid.Info{}
+		fa.Info = &w.info
+	}
+	for range 3 {
+		d := pol.Decide(fa)
+		switch {
+		case d.Need == NeedNothing:
+			return d
+		case d.Need&NeedUser != 0 && !fa.UserDone:
+			if w.remote != nil && f.hook != HookOutput {
+				f.user = w.remote.Lookup(fa.Src)
+			}
+			f.userDone = true
+			fa.UserDone, fa.User = true, f.user
+		case d.Need&NeedProcess != 0 && !fa.ProcessDone:
+			if w.procs != nil {
+				local, remote := f.server(), f.client()
+				if f.hook == HookOutput {
+					local, remote = remote, local
+				}
+				f.process = w.procs.Process(f.proto, local, remote)
+			}
+			f.processDone = true
+			fa.ProcessDone, fa.Process = true, f.process
+		default:
+			return d // waiting for the application
+		}
+	}
+	return pol.Decide(fa)
+}
+
+// finish records a decision: the flow's verdict mark, the held packets'
+// verdicts, the event, and the buffers back to the pool.
+func (w *Worker) finish(pol *Policy, f *flow, d Decision, now time.Time) {
+	f.decided, f.decision = true, d
+	if d.Action == ir.ActionAllow || d.Observe {
+		f.mark = w.cfg.AllowMark
+	} else {
+		f.mark = w.cfg.DenyMark
+	}
+	reason := d.Reason
+	if d.Observe {
+		reason = packet.ReasonObserve
+	}
+	w.Stats.Verdicts[reason].Add(1)
+	for i := range f.nheld {
+		w.verdicter.Verdict(f.held[i], true, f.mark)
+	}
+	if f.nheld > 0 {
+		w.held--
+	}
+	f.nheld, f.heldSince = 0, 0
+	if w.sink != nil {
+		w.sink.Emit(w.event(pol, f, d, now))
+	}
+	f.streams[0].release(w.pool)
+	f.streams[1].release(w.pool)
+}
+
+func (w *Worker) event(pol *Policy, f *flow, d Decision, now time.Time) *Event {
+	e := &Event{
+		Time: now, Src: f.client(), Dst: f.server(), Proto: f.proto, Hook: f.hook,
+		Action: d.Action, Observe: d.Observe, Reason: d.Reason, Packets: f.packets, Process: f.process,
+	}
+	if d.Rule >= 0 && d.Rule < len(pol.rules) {
+		e.Rule = pol.rules[d.Rule].ir.ID
+	}
+	if f.appDone {
+		e.App = f.app.String()
+		if w.info.App == f.app {
+			e.SNI, e.HTTPHost = string(w.info.SNI), string(w.info.HTTPHost)
+		}
+	}
+	if f.user != nil {
+		e.User, e.Groups = f.user.Name, f.user.Groups
+	}
+	return e
+}
+
+// drop forgets a flow, releasing what it holds; held packets get the
+// fail_mode verdict (their flow is gone, nobody can decide them).
+func (w *Worker) drop(f *flow) {
+	open := w.failOpen()
+	for i := range f.nheld {
+		w.verdicter.Verdict(f.held[i], open, 0)
+	}
+	if f.nheld > 0 {
+		w.held--
+	}
+	f.streams[0].release(w.pool)
+	f.streams[1].release(w.pool)
+	w.table.remove(f)
+	w.Stats.ActiveFlows.Add(-1)
+}
+
+// Sweep decides flows whose held packets waited past the hold timeout,
+// and forgets idle and lingering flows. Call it periodically (every
+// HoldTimeout/2 or so).
+func (w *Worker) Sweep() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now()
+	nanos := now.UnixNano()
+	pol := w.policy.Load()
+	if w.held > 0 && pol != nil {
+		deadline := nanos - w.cfg.HoldTimeout.Nanoseconds()
+		for i := range w.table.flows {
+			f := &w.table.flows[i]
+			if f.nheld > 0 && !f.decided && f.heldSince <= deadline {
+				w.Stats.HoldTimeout.Add(1)
+				f.appDone = true
+				w.finish(pol, f, w.decide(pol, f, now, true), now)
+			}
+		}
+	}
+	// Oldest first: stop at the first flow that is neither idle nor done
+	// lingering.
+	for steps := 0; steps < len(w.table.flows); steps++ {
+		f := w.table.oldest()
+		if f == nil {
+			break
+		}
+		idle := time.Duration(nanos - f.seen)
+		if f.decided && idle >= w.cfg.Linger || !f.decided && f.nheld == 0 && idle >= w.cfg.IdleTimeout {
+			w.drop(f)
+			continue
+		}
+		break
+	}
+}
+
+// Len is the number of flows the worker tracks.
+func (w *Worker) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.table.len()
+}
