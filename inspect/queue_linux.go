@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -91,20 +92,33 @@ func (q *Queue) Run(ctx context.Context, w *Worker) error {
 		w.Handle(&qp)
 		return 0
 	}
+	stopped := make(chan error, 1)
 	onErr := func(err error) int {
 		if ctx.Err() != nil {
 			return 1
 		}
-		// ENOBUFS (the kernel dropped messages: the socket buffer was
-		// full) and other receive errors are counted; the loop goes on.
 		q.Errors.Add(1)
-		return 0
+		// ENOBUFS: the kernel dropped messages because the socket buffer
+		// was full; the packets follow the fail mode. The loop goes on.
+		// Any other error (the socket closed) ends it.
+		if errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EINTR) {
+			return 0
+		}
+		select {
+		case stopped <- err:
+		default:
+		}
+		return 1
 	}
 	if err := q.nf.RegisterWithErrorFunc(ctx, hook, onErr); err != nil {
 		return fmt.Errorf("inspect: bind queue %d: %w", q.num, err)
 	}
-	<-ctx.Done()
-	return nil
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-stopped:
+		return fmt.Errorf("inspect: queue %d: %w", q.num, err)
+	}
 }
 
 // hookOf maps netfilter hook numbers (NF_INET_*) to Hook.

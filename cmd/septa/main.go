@@ -56,6 +56,7 @@ The policy is a directory of TOML files (default /etc/septa/policy.d).`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newCheckCmd(), newShowCmd(), newVersionCmd())
+	root.AddCommand(newCheckCmd(), newShowCmd(), newVersionCmd(),
+		newStatusCmd(), newReloadCmd(), newApplyCmd(), newTopCmd(), newIdentityCmd(), newQuarantineCmd(), newFlushCmd())
 	return root
 }

@@ -1,0 +1,445 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/septa-fw/septa/inspect"
+	"github.com/septa-fw/septa/inspect/packet"
+	"github.com/septa-fw/septa/inspect/userid"
+	"github.com/septa-fw/septa/nft"
+	"github.com/septa-fw/septa/rules"
+	"github.com/septa-fw/septa/rules/ir"
+	"github.com/septa-fw/septa/version"
+)
+
+// Daemon is one running septad.
+type Daemon struct {
+	cfg     Config
+	log     *slog.Logger
+	started time.Time
+
+	fw     *nft.Firewall
+	caps   nft.Caps
+	policy atomic.Pointer[inspect.Policy] // what the workers evaluate
+	idmap  *userid.Map
+	local  *userid.Local
+
+	workers []*inspect.Worker
+	queues  []*inspect.Queue
+
+	reloadMu sync.Mutex // serialises reloads and set updates
+	mu       sync.Mutex // guards the state below
+	current  *rules.Result
+	gen      uint64
+	applied  time.Time
+	last     ReloadStatus
+	reloads  uint64
+	failures uint64
+	// quarantine records the quarantines made through septad; the kernel
+	// set holds them with their timeouts.
+	quarantine map[netip.Addr]Quarantined
+}
+
+// ReloadStatus is the outcome of the last reload.
+type ReloadStatus struct {
+	Time       time.Time     `json:"time"`
+	Trigger    string        `json:"trigger"`
+	OK         bool          `json:"ok"`
+	Error      string        `json:"error,omitempty"`
+	Generation uint64        `json:"generation"`
+	Duration   time.Duration `json:"duration_ns"`
+	Changed    bool          `json:"changed"`
+	SetsOnly   bool          `json:"sets_only,omitempty"`
+	Warnings   []string      `json:"warnings,omitempty"`
+}
+
+// New returns a daemon for a configuration (after WithDefaults).
+func New(cfg Config, log *slog.Logger) *Daemon {
+	return &Daemon{
+		cfg:   cfg,
+		log:   log,
+		idmap: userid.NewMap(nil),
+		local: userid.NewLocal(time.Minute, nil),
+	}
+}
+
+func (d *Daemon) nftConfig() nft.Config {
+	return nft.Config{
+		Table:       d.cfg.Kernel.Table,
+		MarkMask:    uint32(d.cfg.Kernel.MarkMask),
+		QueueBase:   d.cfg.Kernel.QueueBase,
+		QueueCount:  d.cfg.Kernel.Queues,
+		QueueFanout: d.cfg.Kernel.QueueFanout,
+	}.WithDefaults()
+}
+
+// loadPolicy reads and compiles the policy directory and the inventory.
+func (d *Daemon) loadPolicy() (*rules.Result, error) {
+	opts := rules.Options{}
+	if d.cfg.Inventory != "" {
+		inv, err := rules.LoadInventory(d.cfg.Inventory)
+		switch {
+		case err == nil:
+			opts.Inventory = inv
+		case errors.Is(err, os.ErrNotExist):
+		default:
+			return nil, err
+		}
+	}
+	return rules.Load(d.cfg.PolicyDir, opts)
+}
+
+// Start probes the kernel, applies the policy and starts the inspector.
+// A policy that does not validate at start is fatal only when the kernel
+// holds no earlier generation: after a crash, the table left behind keeps
+// enforcing the last good policy and septad carries on with it.
+func (d *Daemon) Start(ctx context.Context) error {
+	d.started = time.Now()
+	fw, err := nft.Open(0, d.nftConfig())
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	d.fw = fw
+	if d.caps, err = fw.Probe(); err != nil {
+		return fmt.Errorf("daemon: probe kernel: %w", err)
+	}
+	d.log.Info("kernel probed", "caps", d.caps.String())
+	prev, havePrev, err := fw.Generation()
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	res, loadErr := d.loadPolicy()
+	switch {
+	case loadErr != nil && !havePrev:
+		return fmt.Errorf("daemon: policy %s: %w", d.cfg.PolicyDir, loadErr)
+	case loadErr != nil:
+		d.log.Error("policy does not validate; the kernel keeps enforcing the previous generation",
+			"generation", prev, "error", loadErr)
+		d.gen = prev
+		d.recordReload("start", ReloadStatus{Generation: prev, Error: loadErr.Error()})
+	default:
+		gen := uint64(1)
+		if havePrev {
+			gen = prev + 1
+			d.log.Info("reconciling the table left by an earlier run", "generation", prev)
+		}
+		if err := d.apply(res, gen, "start"); err != nil {
+			if !havePrev {
+				return err
+			}
+			d.log.Error("apply failed; the kernel keeps the previous generation", "error", err)
+			d.gen = prev
+		}
+	}
+	return d.startInspector(ctx)
+}
+
+// apply makes a compiled policy the kernel's and the inspector's.
+func (d *Daemon) apply(res *rules.Result, gen uint64, trigger string) error {
+	start := time.Now()
+	r, err := d.fw.Apply(res.Policy, gen)
+	st := ReloadStatus{Generation: gen, Duration: time.Since(start), Changed: true, Warnings: warningsText(res.Warnings)}
+	if err != nil {
+		st.Error = err.Error()
+		d.recordReload(trigger, st)
+		return fmt.Errorf("daemon: apply generation %d: %w", gen, err)
+	}
+	d.policy.Store(inspect.NewPolicy(res.Policy, gen))
+	d.mu.Lock()
+	d.current, d.gen, d.applied = res, gen, time.Now()
+	d.mu.Unlock()
+	st.OK = true
+	st.Warnings = append(st.Warnings, r.Warnings...)
+	d.recordReload(trigger, st)
+	d.log.Info("policy applied", "generation", gen, "rules", len(res.Policy.Rules),
+		"reconciled", r.Reconciled, "duration", r.Duration, "trigger", trigger)
+	return nil
+}
+
+func warningsText(ws []*rules.Warning) []string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, w.Error())
+	}
+	return out
+}
+
+func (d *Daemon) recordReload(trigger string, st ReloadStatus) {
+	st.Time, st.Trigger = time.Now(), trigger
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.reloads++
+	if !st.OK {
+		d.failures++
+	}
+	d.last = st
+}
+
+// Reload loads the policy again and applies it as a new generation. A
+// policy that does not validate, or an apply the kernel rejects, leaves
+// the running generation in force; the error says why (file:line:col for
+// policy errors).
+func (d *Daemon) Reload(trigger string) (ReloadStatus, error) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	res, err := d.loadPolicy()
+	if err != nil {
+		d.mu.Lock()
+		gen := d.gen
+		d.mu.Unlock()
+		d.recordReload(trigger, ReloadStatus{Generation: gen, Error: err.Error()})
+		d.log.Error("reload refused: the running policy stays", "trigger", trigger, "error", err)
+		return d.Last(), err
+	}
+	d.mu.Lock()
+	cur, gen := d.current, d.gen
+	d.mu.Unlock()
+	if cur != nil && cur.Policy.Dump() == res.Policy.Dump() {
+		st := ReloadStatus{Generation: gen, OK: true}
+		d.recordReload(trigger, st)
+		return d.Last(), nil
+	}
+	if cur != nil && sameRules(cur.Policy, res.Policy) {
+		if err := d.updateSets(cur.Policy, res.Policy); err == nil {
+			d.policy.Store(inspect.NewPolicy(res.Policy, gen))
+			d.mu.Lock()
+			d.current = res
+			d.mu.Unlock()
+			d.recordReload(trigger, ReloadStatus{Generation: gen, OK: true, Changed: true, SetsOnly: true})
+			d.log.Info("sets updated without re-applying rules", "generation", gen, "trigger", trigger)
+			return d.Last(), nil
+		} else {
+			d.log.Warn("set update failed; applying the whole policy", "error", err)
+		}
+	}
+	err = d.apply(res, gen+1, trigger)
+	return d.Last(), err
+}
+
+// sameRules reports whether two policies differ at most in the members
+// of their sets: then a set update is enough.
+func sameRules(a, b *ir.Policy) bool {
+	if a.Settings != b.Settings || len(a.Sets) != len(b.Sets) {
+		return false
+	}
+	for i := range a.Sets {
+		if a.Sets[i].Name != b.Sets[i].Name {
+			return false
+		}
+	}
+	strip := func(p *ir.Policy) string {
+		q := *p
+		q.Sets = nil
+		return q.Dump()
+	}
+	return strip(a) == strip(b)
+}
+
+func (d *Daemon) updateSets(old, next *ir.Policy) error {
+	for i := range next.Sets {
+		o, n := old.Sets[i], next.Sets[i]
+		if n.Kind == ir.SetIdentity || prefixesEqual(o.Prefixes, n.Prefixes) {
+			continue
+		}
+		if err := d.fw.ReplaceSet(n.Name, n.Prefixes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func prefixesEqual[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Last is the outcome of the last reload.
+func (d *Daemon) Last() ReloadStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.last
+}
+
+func (d *Daemon) startInspector(ctx context.Context) error {
+	layout := d.fw.MarkLayout()
+	icfg := inspect.Config{
+		MaxFlows:         d.cfg.Inspect.MaxFlows,
+		Depth:            d.cfg.Inspect.Depth,
+		HoldTimeout:      time.Duration(d.cfg.Inspect.HoldTimeout),
+		IdleTimeout:      time.Duration(d.cfg.Inspect.IdleTimeout),
+		PassFirstPackets: d.cfg.Inspect.PassFirstPackets,
+		AllowMark:        layout.PacketMark(nft.MarkAllow),
+		DenyMark:         layout.PacketMark(nft.MarkDeny),
+		VerdictMask:      layout.VerdictMask(),
+	}
+	failOpen := false
+	if p := d.policy.Load(); p != nil {
+		failOpen = p.IR().Settings.FailMode == ir.FailOpen
+	}
+	ncfg := d.nftConfig()
+	for i := range ncfg.QueueCount {
+		num := ncfg.QueueBase + i
+		q, err := inspect.OpenQueue(inspect.QueueConfig{Num: num, MaxLen: d.cfg.Kernel.QueueLen, FailOpen: failOpen, ReadBuffer: 8 << 20})
+		if err != nil {
+			return fmt.Errorf("daemon: %w", err)
+		}
+		w := inspect.NewWorker(icfg, inspect.Deps{
+			Policy: &d.policy, Verdicter: q, Local: d.local, Remote: d.idmap,
+		})
+		d.queues = append(d.queues, q)
+		d.workers = append(d.workers, w)
+		go func() {
+			if err := q.Run(ctx, w); err != nil {
+				d.log.Error("queue stopped", "queue", num, "error", err)
+			}
+		}()
+		go d.sweep(ctx, w, icfg.HoldTimeout)
+	}
+	return nil
+}
+
+func (d *Daemon) sweep(ctx context.Context, w *inspect.Worker, hold time.Duration) {
+	if hold <= 0 {
+		hold = inspect.DefaultHoldTimeout
+	}
+	t := time.NewTicker(hold / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.Sweep()
+		}
+	}
+}
+
+// Stop stops the inspector and keeps or removes the table as configured.
+func (d *Daemon) Stop() error {
+	for _, q := range d.queues {
+		q.Close()
+	}
+	if d.fw == nil {
+		return nil
+	}
+	defer d.fw.Close()
+	if d.cfg.OnStop == "remove" && d.gen > 0 {
+		if err := d.fw.Flush(); err != nil {
+			return fmt.Errorf("daemon: remove table: %w", err)
+		}
+		d.log.Info("table removed")
+		return nil
+	}
+	d.log.Info("table kept: the kernel keeps enforcing generation", "generation", d.gen)
+	return nil
+}
+
+// Status is what `septa status` shows.
+type Status struct {
+	Version    string        `json:"version"`
+	PID        int           `json:"pid"`
+	Uptime     time.Duration `json:"uptime_ns"`
+	Generation uint64        `json:"generation"`
+	Applied    time.Time     `json:"applied"`
+	PolicyDir  string        `json:"policy_dir"`
+	Mode       string        `json:"mode"`
+	Default    string        `json:"default"`
+	FailMode   string        `json:"fail_mode"`
+	Rules      int           `json:"rules"`
+	Inspected  int           `json:"inspected_rules"`
+	Kernel     string        `json:"kernel"`
+	Table      string        `json:"table"`
+	Reloads    uint64        `json:"reloads"`
+	Failures   uint64        `json:"reload_failures"`
+	LastReload ReloadStatus  `json:"last_reload"`
+	Queues     []QueueStatus `json:"queues"`
+}
+
+// QueueStatus is one queue's counters.
+type QueueStatus struct {
+	Num         uint16            `json:"num"`
+	Packets     uint64            `json:"packets"`
+	Flows       uint64            `json:"flows"`
+	Active      int64             `json:"active_flows"`
+	Held        uint64            `json:"held"`
+	Evicted     uint64            `json:"evicted"`
+	DecodeError uint64            `json:"decode_errors"`
+	Panics      uint64            `json:"panics"`
+	Errors      uint64            `json:"errors"`
+	Verdicts    map[string]uint64 `json:"verdicts"`
+}
+
+// Status reports the daemon's state.
+func (d *Daemon) Status() Status {
+	d.mu.Lock()
+	s := Status{
+		Version: version.String(), PID: os.Getpid(), Uptime: time.Since(d.started),
+		Generation: d.gen, Applied: d.applied, PolicyDir: d.cfg.PolicyDir,
+		Kernel: d.caps.String(), Table: d.nftConfig().Table, Reloads: d.reloads, Failures: d.failures,
+		LastReload: d.last,
+	}
+	if d.current != nil {
+		p := d.current.Policy
+		s.Mode, s.Default, s.FailMode = p.Settings.Mode.String(), p.Settings.Default.String(), p.Settings.FailMode.String()
+		s.Rules = len(p.Rules)
+		for _, r := range p.Rules {
+			if !r.Needs.KernelOnly() {
+				s.Inspected++
+			}
+		}
+	}
+	d.mu.Unlock()
+	base := d.nftConfig().QueueBase
+	for i, w := range d.workers {
+		st := &w.Stats
+		qs := QueueStatus{
+			Num: base + uint16(i), Packets: st.Packets.Load(), Flows: st.Flows.Load(), Active: st.ActiveFlows.Load(),
+			Held: st.Held.Load(), Evicted: st.Evicted.Load(), DecodeError: st.DecodeError.Load(),
+			Panics: st.Panics.Load(), Errors: d.queues[i].Errors.Load(), Verdicts: map[string]uint64{},
+		}
+		for r := range st.Verdicts {
+			if n := st.Verdicts[r].Load(); n > 0 {
+				qs.Verdicts[packet.Reason(r).String()] = n
+			}
+		}
+		s.Queues = append(s.Queues, qs)
+	}
+	return s
+}
+
+// Policy returns the running compiled policy, or nil.
+func (d *Daemon) Policy() *rules.Result {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.current
+}
+
+// DryRun compiles the policy on disk and compares it with the running
+// one, without applying anything.
+func (d *Daemon) DryRun() (diff string, err error) {
+	res, err := d.loadPolicy()
+	if err != nil {
+		return "", err
+	}
+	cur := d.Policy()
+	old := ""
+	if cur != nil {
+		old = cur.Policy.Dump()
+	}
+	return lineDiff(old, res.Policy.Dump()), nil
+}
