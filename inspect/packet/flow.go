@@ -66,21 +66,21 @@ func (v Verdict) String() string {
 type Reason uint8
 
 const (
-	ReasonUnknown      Reason = 0
-	ReasonPolicy       Reason = 1  // a policy rule decided
-	ReasonDefault      Reason = 2  // no rule matched: the policy's default
-	ReasonApp          Reason = 3  // the application did not match the rule
-	ReasonUser         Reason = 4  // the user did not match the rule
-	ReasonProcess      Reason = 5  // the process did not match the rule
-	ReasonSignature    Reason = 6  // an IDS signature in prevent mode
-	ReasonQuarantine   Reason = 7  // the source is quarantined
-	ReasonDecodeError  Reason = 8  // the packet could not be decoded
-	ReasonFlowTable    Reason = 9  // the flow table was full
-	ReasonPanic        Reason = 10 // the inspector recovered from a panic: fail_mode
-	ReasonDepth        Reason = 11 // inspection depth reached without a decision
-	ReasonFailMode     Reason = 12 // the inspector could not inspect: fail_mode
-	ReasonObserve      Reason = 13 // would have been denied; observe mode let it pass
-	reasonCount               = 14
+	ReasonUnknown     Reason = 0
+	ReasonPolicy      Reason = 1  // a policy rule decided
+	ReasonDefault     Reason = 2  // no rule matched: the policy's default
+	ReasonApp         Reason = 3  // the application did not match the rule
+	ReasonUser        Reason = 4  // the user did not match the rule
+	ReasonProcess     Reason = 5  // the process did not match the rule
+	ReasonSignature   Reason = 6  // an IDS signature in prevent mode
+	ReasonQuarantine  Reason = 7  // the source is quarantined
+	ReasonDecodeError Reason = 8  // the packet could not be decoded
+	ReasonFlowTable   Reason = 9  // the flow table was full
+	ReasonPanic       Reason = 10 // the inspector recovered from a panic: fail_mode
+	ReasonDepth       Reason = 11 // inspection depth reached without a decision
+	ReasonFailMode    Reason = 12 // the inspector could not inspect: fail_mode
+	ReasonObserve     Reason = 13 // would have been denied; observe mode let it pass
+	reasonCount              = 14
 )
 
 // NumReasons is one more than the largest Reason, for counter arrays.
