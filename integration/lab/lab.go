@@ -4,13 +4,15 @@
 // Every host is a network namespace with one interface, eth0, joined by a
 // veth pair to a bridge that lives in a namespace of its own: nothing is
 // created in, or sends traffic through, the root namespace. Hosts get
-// addresses from the lab ranges:
+// addresses of the data-center plan that septa's example policies use
+// (packaging/examples), so that the demo and the tests apply the examples
+// unchanged:
 //
-//	IPv4  10.<zone>.0.<host>/8 on eth0 (all hosts on-link)
-//	IPv6  fd5e:9a00:<zone>::<host>/32 (added with nodad)
+//	IPv4  10.<zone>.<tier>.<host>/8 on eth0 (all hosts on-link)
+//	IPv6  fd00:<zone>::<tier>:<host>/16 (added with nodad)
 //
-// with the zones of DefaultHosts: dev 10.10, test 10.20, prod 10.30, vdi
-// 10.40, attacker 10.66.
+// with the zones of DefaultHosts: dev 10.1, test 10.2, prod 10.3 (web,
+// app and db tiers 1, 2, 3), vdi 10.4, admin 10.9, attacker 10.66.
 //
 // Namespaces are named "septalab<pid>x<n>-<host>", so parallel test
 // processes do not collide, and New removes the leftovers of processes
@@ -56,35 +58,40 @@ type HostSpec struct {
 	V6   netip.Addr // optional
 }
 
-// Zone ranges of the default lab.
+// Zone ranges of the default lab (those of the example policies).
 var (
-	ZoneDev      = netip.MustParsePrefix("10.10.0.0/16")
-	ZoneTest     = netip.MustParsePrefix("10.20.0.0/16")
-	ZoneProd     = netip.MustParsePrefix("10.30.0.0/16")
-	ZoneVDI      = netip.MustParsePrefix("10.40.0.0/16")
+	ZoneDev      = netip.MustParsePrefix("10.1.0.0/16")
+	ZoneTest     = netip.MustParsePrefix("10.2.0.0/16")
+	ZoneProd     = netip.MustParsePrefix("10.3.0.0/16")
+	ZoneVDI      = netip.MustParsePrefix("10.4.0.0/16")
+	ZoneAdmin    = netip.MustParsePrefix("10.9.0.0/24")
 	ZoneAttacker = netip.MustParsePrefix("10.66.0.0/16")
 )
 
-func spec(name, zone string, z, h int) HostSpec {
+// Spec returns the host spec of name in zone z (the second byte of its
+// IPv4 address), tier t and host number h.
+func Spec(name, zone string, z, t, h int) HostSpec {
 	return HostSpec{
 		Name: name, Zone: zone,
-		V4: netip.AddrFrom4([4]byte{10, byte(z), 0, byte(h)}),
-		V6: netip.MustParseAddr(fmt.Sprintf("fd5e:9a00:%d::%d", z, h)),
+		V4: netip.AddrFrom4([4]byte{10, byte(z), byte(t), byte(h)}),
+		V6: netip.MustParseAddr(fmt.Sprintf("fd00:%x::%x:%x", z, t, h)),
 	}
 }
 
 // DefaultHosts is the lab of issue 3: two zones of development and test,
-// three production tiers, two VDI desktops and an attacker.
+// three production tiers (the addresses of packaging/examples/5-shop's
+// inventory), two VDI desktops, an admin jump host and an attacker.
 func DefaultHosts() []HostSpec {
 	return []HostSpec{
-		spec("dev-1", "dev", 10, 11),
-		spec("test-1", "test", 20, 11),
-		spec("prod-web", "prod", 30, 11),
-		spec("prod-app", "prod", 30, 12),
-		spec("prod-db", "prod", 30, 13),
-		spec("vdi-finance", "vdi", 40, 11),
-		spec("vdi-hr", "vdi", 40, 12),
-		spec("attacker", "attacker", 66, 11),
+		Spec("dev-1", "dev", 1, 0, 11),
+		Spec("test-1", "test", 2, 0, 11),
+		Spec("prod-web", "prod", 3, 1, 10),
+		Spec("prod-app", "prod", 3, 2, 10),
+		Spec("prod-db", "prod", 3, 3, 10),
+		Spec("vdi-finance", "vdi", 4, 0, 11),
+		Spec("vdi-hr", "vdi", 4, 0, 12),
+		Spec("admin", "admin", 9, 0, 11),
+		Spec("attacker", "attacker", 66, 0, 11),
 	}
 }
 
@@ -188,7 +195,7 @@ func (l *Lab) build(hosts []HostSpec) error {
 			{"-n", h.NS, "addr", "add", hs.V4.String() + "/8", "dev", "eth0"},
 		}
 		if hs.V6.IsValid() {
-			cmds = append(cmds, []string{"-n", h.NS, "addr", "add", hs.V6.String() + "/32", "dev", "eth0", "nodad"})
+			cmds = append(cmds, []string{"-n", h.NS, "addr", "add", hs.V6.String() + "/16", "dev", "eth0", "nodad"})
 		}
 		cmds = append(cmds, []string{"-n", h.NS, "link", "set", "eth0", "up"})
 		for _, args := range cmds {
