@@ -155,18 +155,49 @@ func (c *compiler) failsafeRules(s ir.Settings) []ir.Rule {
 }
 
 // checkZones makes zones disjoint: an address belongs to one zone at most,
-// or isolation between zones would have no clear meaning.
+// or isolation between zones would have no clear meaning. Each overlap is
+// reported at the CIDR written later (by file order, then line), naming the
+// earlier one.
+//
+// The CIDRs of all zones are sorted by address, so that each one needs
+// comparing only with the chain of CIDRs that contain its first address:
+// two prefixes overlap exactly when one contains the other.
 func (c *compiler) checkZones() {
-	for i, z := range c.src.zones {
-		for _, a := range z.cidrs {
-			for _, other := range c.src.zones[:i] {
-				for _, b := range other.cidrs {
-					if a.p.Overlaps(b.p) {
-						c.errs.addf(a.pos, "zone", z.name, "cidrs", "%s overlaps %s of zone %q (%s): an address belongs to one zone at most", a.p, b.p, other.name, b.pos)
-					}
-				}
-			}
+	type entry struct {
+		z    *zoneDef
+		ci   prefixItem
+		rank int // order of the zone's file
+	}
+	fileRank := map[string]int{}
+	var all []entry
+	for _, z := range c.src.zones {
+		if _, ok := fileRank[z.pos.File]; !ok {
+			fileRank[z.pos.File] = len(fileRank)
 		}
+		for _, ci := range z.cidrs {
+			all = append(all, entry{z: z, ci: ci, rank: fileRank[z.pos.File]})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b entry) int { return ir.ComparePrefix(a.ci.p, b.ci.p) })
+	later := func(a, b entry) bool {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.ci.pos.Line, b.ci.pos.Line), cmp.Compare(a.ci.pos.Col, b.ci.pos.Col)) > 0
+	}
+	var chain []entry // CIDRs containing the current one, outermost first
+	for _, e := range all {
+		for len(chain) > 0 && !chain[len(chain)-1].ci.p.Overlaps(e.ci.p) {
+			chain = chain[:len(chain)-1]
+		}
+		for _, o := range chain {
+			if o.z == e.z {
+				continue
+			}
+			a, b := e, o
+			if later(b, a) {
+				a, b = b, a
+			}
+			c.errs.addf(a.ci.pos, "zone", a.z.name, "cidrs", "%s overlaps %s of zone %q (%s): an address belongs to one zone at most", a.ci.p, b.ci.p, b.z.name, b.ci.pos)
+		}
+		chain = append(chain, e)
 	}
 }
 
@@ -551,11 +582,11 @@ func (c *compiler) ids() *ir.IDS {
 		if c.dir != "" {
 			if strings.ContainsAny(path, "*?[") {
 				if m, err := filepath.Glob(path); err != nil || len(m) == 0 {
-					c.warns = append(c.warns, &Warning{Pos: s.pos, What: "", Field: "signatures",
+					c.warns = append(c.warns, &Warning{Pos: s.pos, What: "ids", Field: "signatures",
 						Err: fmt.Errorf("%q matches no file", s.s)})
 				}
 			} else if _, err := os.Stat(path); err != nil {
-				c.errs.addf(s.pos, "", "", "signatures", "%q: %v", s.s, statErr(err))
+				c.errs.addf(s.pos, "ids", "", "signatures", "%q: %v", s.s, statErr(err))
 			}
 		}
 		out.Files = append(out.Files, path)
@@ -564,21 +595,22 @@ func (c *compiler) ids() *ir.IDS {
 	for name, refs := range d.addrVars {
 		var ps []netip.Prefix
 		any := false
+		field := "address_vars." + name
 		for _, x := range refs {
 			switch x.kind {
 			case refAny:
 				any = true
 			case refSelf:
-				c.errs.addf(x.pos, "", "", "address_vars", `"self" differs from host to host: name a zone, a group or addresses`)
+				c.errs.addf(x.pos, "ids", "", field, `"self" differs from host to host: name a zone, a group or addresses`)
 			case refZone:
 				if _, ok := c.src.zoneByName[x.name]; !ok {
-					c.errs.addf(x.pos, "", "", "address_vars", "unknown zone %q", x.name)
+					c.errs.addf(x.pos, "ids", "", field, "unknown zone %q%s", x.name, suggest(x.name, keysOf(c.src.zoneByName)))
 					continue
 				}
 				ps = append(ps, c.zonePrefixes(x.name)...)
 			case refGroup:
 				if _, ok := c.src.groupByName[x.name]; !ok {
-					c.errs.addf(x.pos, "", "", "address_vars", "unknown group %q", x.name)
+					c.errs.addf(x.pos, "ids", "", field, "unknown group %q%s", x.name, suggest(x.name, keysOf(c.src.groupByName)))
 					continue
 				}
 				ps = append(ps, c.groupSet[x.name]...)

@@ -26,8 +26,13 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Pos.String())
 	b.WriteString(": ")
-	if e.What != "" {
+	switch {
+	case e.What != "" && e.Name != "":
 		fmt.Fprintf(&b, "%s %q: ", e.What, e.Name)
+	case e.What != "":
+		// [settings] and [ids] have no name; neither has a host
+		// whose name is missing.
+		b.WriteString(e.What + ": ")
 	}
 	if e.Field != "" {
 		b.WriteString(e.Field)

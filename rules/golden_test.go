@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,9 @@ func loadCase(t *testing.T, path string) (*txtar.Archive, []File, *Inventory, er
 			inv, invErr = ParseInventory(f.Name, f.Data)
 		}
 	}
+	// The loader reads a directory in lexical order (ReadDir); so do the
+	// cases, whatever order the archive lists the files in.
+	slices.SortStableFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
 	return ar, files, inv, invErr
 }
 

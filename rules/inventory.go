@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 )
@@ -126,7 +127,8 @@ func checkTag(k, v string) error {
 		}
 		for i := 0; i < len(s); i++ {
 			if !isTagChar(s[i]) {
-				return fmt.Errorf("tag %s=%s: %q is not allowed (letters, digits, - _ . /)", k, v, s[i:i+1])
+				r, _ := utf8.DecodeRuneInString(s[i:])
+				return fmt.Errorf("tag %s=%s: %q is not allowed (letters, digits, - _ . /)", k, v, r)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,6 +36,7 @@ func (p Pos) String() string {
 // of an array value is addressed by its decimal index ("rules/3/from/1").
 type positions struct {
 	file string
+	src  []byte
 	keys map[string]Pos // where the key (or table header) is written
 	vals map[string]Pos // where the value starts
 }
@@ -62,12 +64,70 @@ func (ps *positions) val(path ...string) Pos {
 	return ps.key(path...)
 }
 
+// inString returns the position of the byte at offset off of the decoded
+// content of the single-line string value that starts at p (its opening
+// quote), counting escapes (\t, \u00e9) as written in the file. It falls
+// back to p for anything else.
+func (ps *positions) inString(p Pos, off int) Pos {
+	if p.Line < 1 || p.Col < 1 {
+		return p
+	}
+	line := ps.src
+	for n := 1; n < p.Line; n++ {
+		i := bytes.IndexByte(line, '\n')
+		if i < 0 {
+			return p
+		}
+		line = line[i+1:]
+	}
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	// Skip to the opening quote, p.Col-1 characters in.
+	for n := 1; n < p.Col && len(line) > 0; n++ {
+		_, size := utf8.DecodeRune(line)
+		line = line[size:]
+	}
+	if len(line) == 0 || line[0] != '"' && line[0] != '\'' {
+		return p
+	}
+	quote := line[0]
+	basic := quote == '"'
+	line = line[1:]
+	col := p.Col + 1
+	for decoded := 0; decoded < off && len(line) > 0 && line[0] != quote; col++ {
+		if basic && line[0] == '\\' && len(line) > 1 {
+			n, width := 2, 1
+			switch line[1] {
+			case 'u':
+				n = 6
+			case 'U':
+				n = 10
+			}
+			if n > 2 && len(line) >= n {
+				if v, err := strconv.ParseUint(string(line[2:n]), 16, 32); err == nil {
+					width = utf8.RuneLen(rune(v))
+				}
+			}
+			n = min(n, len(line))
+			line = line[n:]
+			col += n - 1 // the escape's characters but one; the loop adds that
+			decoded += max(width, 1)
+			continue
+		}
+		_, size := utf8.DecodeRune(line)
+		line = line[size:]
+		decoded += size
+	}
+	return Pos{File: p.File, Line: p.Line, Col: col}
+}
+
 // scanPositions indexes a TOML document that toml has already parsed
 // without error. It is lenient: on anything it does not understand it
 // stops indexing, and lookups fall back to enclosing keys.
 func scanPositions(file string, src []byte) *positions {
 	s := &scanner{
-		ps:     &positions{file: file, keys: map[string]Pos{}, vals: map[string]Pos{}},
+		ps:     &positions{file: file, src: src, keys: map[string]Pos{}, vals: map[string]Pos{}},
 		src:    src,
 		line:   1,
 		arrIdx: map[string]int{},
@@ -183,8 +243,21 @@ func (s *scanner) header() bool {
 		path = append(path, strconv.Itoa(idx))
 	}
 	s.ps.keys[joinPath(path...)] = at
+	s.implicit(path, at)
 	s.table = path
 	return true
+}
+
+// implicit records the tables that a header or dotted key creates without
+// naming them ([zone.prod] creates zone), where they are first written, so
+// that an unknown key among them has a line.
+func (s *scanner) implicit(path []string, at Pos) {
+	for n := 1; n < len(path); n++ {
+		k := joinPath(path[:n]...)
+		if _, ok := s.ps.keys[k]; !ok {
+			s.ps.keys[k] = at
+		}
+	}
 }
 
 // keyPath reads a dotted key.
@@ -254,6 +327,7 @@ func (s *scanner) keyValue(base []string) bool {
 	}
 	path := append(append([]string(nil), base...), keys...)
 	s.ps.keys[joinPath(path...)] = at
+	s.implicit(path, at)
 	s.skipSpace(false)
 	if s.peek() != '=' {
 		return false
@@ -273,15 +347,18 @@ func (s *scanner) value(path []string) bool {
 	case '{':
 		return s.inlineTable(path)
 	}
-	// Numbers, booleans and dates run to a delimiter.
+	// Numbers, booleans and dates run to a delimiter. A value that is
+	// not there at all (input toml would reject) stops the scan, or the
+	// array around it would never end.
+	start := s.i
 	for !s.eof() {
 		switch s.peek() {
 		case ',', ']', '}', '\n', '#':
-			return true
+			return s.i > start
 		}
 		s.advance()
 	}
-	return true
+	return s.i > start
 }
 
 func (s *scanner) stringValue() bool {

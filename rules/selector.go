@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Selector chooses inventory hosts by their tags, in the syntax of
@@ -49,7 +50,8 @@ func ParseSelector(s string) (Selector, error) {
 			if len(sel) == 0 {
 				return nil, &SelectorError{p.i, "empty selector"}
 			}
-			break
+			// After a comma: something was left out.
+			return nil, &SelectorError{p.i, "want a tag name at the end"}
 		}
 		r, err := p.requirement()
 		if err != nil {
@@ -61,7 +63,7 @@ func ParseSelector(s string) (Selector, error) {
 			break
 		}
 		if p.s[p.i] != ',' {
-			return nil, &SelectorError{p.i, fmt.Sprintf("want ',' between requirements, found %q", p.s[p.i:p.i+1])}
+			return nil, &SelectorError{p.i, fmt.Sprintf("want ',' between requirements, found %q", p.found())}
 		}
 		p.i++
 	}
@@ -74,6 +76,13 @@ func ParseSelector(s string) (Selector, error) {
 type selParser struct {
 	s string
 	i int
+}
+
+// found is the character at the parser's offset, for messages: a whole
+// rune, not half of one.
+func (p *selParser) found() rune {
+	r, _ := utf8.DecodeRuneInString(p.s[p.i:])
+	return r
 }
 
 func (p *selParser) space() {
@@ -97,7 +106,7 @@ func (p *selParser) word(what string) (string, error) {
 		if p.i >= len(p.s) {
 			return "", &SelectorError{p.i, "want a " + what + " at the end"}
 		}
-		return "", &SelectorError{p.i, fmt.Sprintf("want a %s, found %q", what, p.s[p.i:p.i+1])}
+		return "", &SelectorError{p.i, fmt.Sprintf("want a %s, found %q", what, p.found())}
 	}
 	return p.s[start:p.i], nil
 }
@@ -170,7 +179,7 @@ func (p *selParser) set(k string, op selOp) (requirement, error) {
 			break
 		}
 		if p.s[p.i] != ',' {
-			return requirement{}, &SelectorError{p.i, fmt.Sprintf("want ',' or ')', found %q", p.s[p.i:p.i+1])}
+			return requirement{}, &SelectorError{p.i, fmt.Sprintf("want ',' or ')', found %q", p.found())}
 		}
 		p.i++
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/septa-fw/septa/rules/ir"
 )
@@ -181,7 +182,8 @@ func checkName(s string) error {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 			i > 0 && (c == '-' || c == '_' || c == '.')
 		if !ok {
-			return fmt.Errorf("name %q: %q is not allowed (letters, digits, and - _ . after the first)", s, s[i:i+1])
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			return fmt.Errorf("name %q: %q is not allowed (letters, digits, and - _ . after the first)", s, r)
 		}
 	}
 	return nil
@@ -291,7 +293,7 @@ func (src *source) readGroup(t *table) {
 		if err != nil {
 			pos := it.pos
 			if se, ok := err.(*SelectorError); ok {
-				pos.Col += se.Offset + 1 // past the opening quote
+				pos = t.ps.inString(it.pos, se.Offset)
 			}
 			t.errorf(pos, "select", "%v", err)
 		}
@@ -461,6 +463,9 @@ func parsePort(s string) (ir.Port, error) {
 	if _, err := strconv.Atoi(proto); err == nil {
 		return ir.Port{}, fmt.Errorf("port %q needs a protocol: write \"tcp/%s\" or \"udp/%s\"", s, s, s)
 	}
+	if proto == "" {
+		return ir.Port{}, fmt.Errorf("%q: want PROTO/PORT such as \"tcp/443\", PROTO or any", s)
+	}
 	p, err := ir.ParseProto(proto)
 	if err != nil {
 		return ir.Port{}, err
@@ -522,7 +527,10 @@ func parseRef(it item) (ref, error) {
 	case "self":
 		return ref{kind: refSelf, pos: it.pos}, nil
 	}
-	if kind, name, ok := strings.Cut(s, ":"); ok && !strings.ContainsAny(kind, "0123456789") {
+	// What comes before a colon is a kind, unless it can start an IPv6
+	// address: empty ("::1", "::/0") or up to four hex digits ("fd00:",
+	// "face:b00c::1").
+	if kind, name, ok := strings.Cut(s, ":"); ok && !isHexGroup(kind) {
 		var k refKind
 		switch kind {
 		case "zone":
@@ -545,6 +553,20 @@ func parseRef(it item) (ref, error) {
 		return ref{}, err
 	}
 	return ref{kind: refPrefix, prefix: p, pos: it.pos}, nil
+}
+
+// isHexGroup reports whether s can be the first group of an IPv6 address.
+func isHexGroup(s string) bool {
+	if len(s) > 4 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func (src *source) readRule(file string, i int, t *table) {
@@ -627,6 +649,12 @@ func (src *source) readRule(file string, i int, t *table) {
 		r.expPos = t.valPos("expires", -1)
 		switch v := v.(type) {
 		case time.Time:
+			// toml gives a local time (18:00:00) the date 0000-01-01,
+			// which would expire the rule at once.
+			if v.Location().String() == "time-local" {
+				t.errorf(r.expPos, "expires", "a time of day needs a date, such as 2026-12-31T18:00:00Z")
+				break
+			}
 			r.expires = v
 		case string:
 			tm, err := time.Parse(time.RFC3339, v)
@@ -709,7 +737,7 @@ func (src *source) readIDS(t *table) {
 				av.errorf(av.keyPos(name), "address_vars", "%q is not a variable name (upper case letters, digits and _)", name)
 				continue
 			}
-			d.addrVars[name] = parseRefs(av, name, items)
+			d.addrVars[name] = parseRefs(av, "address_vars."+name, items)
 			d.addrPos[name] = av.keyPos(name)
 		}
 		av.done()
@@ -729,7 +757,10 @@ func (src *source) readIDS(t *table) {
 					_, err = parsePortNumber(hi)
 				}
 				if err != nil {
-					pv.errorf(it.pos, name, "%v", err)
+					if isRange {
+						err = fmt.Errorf("%q: %v", it.s, err)
+					}
+					pv.errorf(it.pos, "port_vars."+name, "%v", err)
 					continue
 				}
 				parts = append(parts, strings.Replace(it.s, "-", ":", 1))
