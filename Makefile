@@ -3,12 +3,16 @@
 
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Package versions must grow with every commit: the last tag (or 0.1.0)
+# plus the number of commits and the abbreviated hash.
+PKGVERSION ?= $(shell v=$$(git describe --tags --abbrev=0 2>/dev/null | sed 's/^v//'); \
+	echo "$${v:-0.1.0}+git$$(git rev-list --count HEAD 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo 0)")
 LDFLAGS   := -s -w -X github.com/septa-fw/septa/version.Version=$(VERSION)
 BIN       := bin
 FUZZTIME  ?= 30s
 BENCHCOUNT ?= 10
 
-.PHONY: all build test unit integration race lint fuzz bench examples clean
+.PHONY: all build test unit integration race lint fuzz bench examples docs deb rpm package-test clean
 
 all: build
 
@@ -53,5 +57,23 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... | tee bench.out
 
+# Man pages and completions generated from the command tree.
+docs: build
+	rm -rf dist/docs && mkdir -p dist/docs/man
+	$(BIN)/septa gendocs --man dist/docs/man --completions dist/docs/completions
+	gzip -9n dist/docs/man/*.1
+	gzip -9nc packaging/man/septad.8 > dist/docs/septad.8.gz
+
+deb: docs
+	mkdir -p dist && VERSION=$(PKGVERSION) $(GO) tool nfpm package -f packaging/nfpm.yaml -p deb -t dist/
+
+rpm: docs
+	mkdir -p dist && VERSION=$(PKGVERSION) $(GO) tool nfpm package -f packaging/nfpm.yaml -p rpm -t dist/
+
+# Install, upgrade, remove and purge the .deb on this machine, check the
+# .rpm, verify the unit (root; CI runs it).
+package-test:
+	packaging/test.sh
+
 clean:
-	rm -rf $(BIN) bench.out
+	rm -rf $(BIN) dist bench.out
