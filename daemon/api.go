@@ -114,6 +114,7 @@ func (d *Daemon) Handler() http.Handler {
 			return
 		}
 		d.idmap.Add(m)
+		d.identityChange()
 		writeJSON(w, http.StatusOK, m)
 	})
 	mux.HandleFunc("DELETE /v1/identity", func(w http.ResponseWriter, r *http.Request) {
@@ -123,6 +124,7 @@ func (d *Daemon) Handler() http.Handler {
 			return
 		}
 		d.idmap.Remove(addr, r.URL.Query().Get("user"))
+		d.identityChange()
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /v1/quarantine", func(w http.ResponseWriter, r *http.Request) {

@@ -46,6 +46,11 @@ type Daemon struct {
 	// quarantine records the quarantines made through septad; the kernel
 	// set holds them with their timeouts.
 	quarantine map[netip.Addr]Quarantined
+
+	identityChanged chan struct{}
+	identityMu      sync.Mutex // guards identitySynced
+	identitySynced  map[string][]netip.Addr
+	feedErrors      atomic.Uint64
 }
 
 // ReloadStatus is the outcome of the last reload.
@@ -64,10 +69,11 @@ type ReloadStatus struct {
 // New returns a daemon for a configuration (after WithDefaults).
 func New(cfg Config, log *slog.Logger) *Daemon {
 	return &Daemon{
-		cfg:   cfg,
-		log:   log,
-		idmap: userid.NewMap(nil),
-		local: userid.NewLocal(time.Minute, nil),
+		cfg:             cfg,
+		log:             log,
+		idmap:           userid.NewMap(nil),
+		local:           userid.NewLocal(time.Minute, nil),
+		identityChanged: make(chan struct{}, 1),
 	}
 }
 
@@ -156,6 +162,10 @@ func (d *Daemon) apply(res *rules.Result, gen uint64, trigger string) error {
 	d.mu.Lock()
 	d.current, d.gen, d.applied = res, gen, time.Now()
 	d.mu.Unlock()
+	d.identityMu.Lock()
+	d.identitySynced = nil // the apply may have created identity sets
+	d.identityMu.Unlock()
+	d.identityChange()
 	st.OK = true
 	st.Warnings = append(st.Warnings, r.Warnings...)
 	d.recordReload(trigger, st)
@@ -190,6 +200,11 @@ func (d *Daemon) recordReload(trigger string, st ReloadStatus) {
 func (d *Daemon) Reload(trigger string) (ReloadStatus, error) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	if err := d.loadIdentityFile(); err != nil {
+		d.log.Error("identity map not reloaded", "error", err)
+	} else {
+		d.identityChange()
+	}
 	res, err := d.loadPolicy()
 	if err != nil {
 		d.mu.Lock()

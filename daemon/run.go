@@ -56,6 +56,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	defer os.Remove(d.cfg.Control.Socket)
 
+	if err := d.loadIdentityFile(); err != nil {
+		d.log.Error("identity map", "error", err)
+	}
+	go d.identityLoop(ctx)
+	if d.cfg.Identity.Feed != "" {
+		go d.followFeed(ctx, 500*time.Millisecond, d.identityChange)
+	}
 	changes := make(chan struct{}, 1)
 	if *d.cfg.WatchPolicy {
 		if err := watchPaths(ctx, []string{d.cfg.PolicyDir, d.cfg.Inventory}, changes); err != nil {

@@ -641,6 +641,7 @@ func (pl *planner) kernelRules(r *ir.Rule, ctx chainCtx) ([]Rule, error) {
 				if len(pa.ranges) > 0 {
 					m = append(m, Port{Src: ctx.reply, Ranges: pa.ranges})
 				}
+				out = append(out, pl.identityRules(r, m, fam, srcField, ctx, pa.proto)...)
 				out = append(out, pl.actions(r, m, pa.proto)...)
 			}
 		}
@@ -650,18 +651,11 @@ func (pl *planner) kernelRules(r *ir.Rule, ctx chainCtx) ([]Rule, error) {
 
 // actions appends what a matching rule does.
 func (pl *planner) actions(r *ir.Rule, match []Stmt, proto ir.Proto) []Rule {
-	with := func(extra ...Stmt) Rule {
-		s := make([]Stmt, 0, len(match)+len(extra))
-		return Rule{ID: r.ID, Stmts: append(append(s, match...), extra...)}
-	}
-	logTo := func(group uint16) []Stmt {
-		if !r.Log {
-			return nil
-		}
-		return []Stmt{Log{Group: group, Prefix: logPrefix(r.ID)}}
-	}
-	observe := r.Observe || pl.p.Settings.Mode == ir.ModeObserve
 	if !r.Needs.KernelOnly() {
+		with := func(extra ...Stmt) Rule {
+			s := make([]Stmt, 0, len(match)+len(extra))
+			return Rule{ID: r.ID, Stmts: append(append(s, match...), extra...)}
+		}
 		var out []Rule
 		if r.Action == ir.ActionAllow {
 			// A flow the inspector allowed under an older generation and
@@ -676,6 +670,53 @@ func (pl *planner) actions(r *ir.Rule, match []Stmt, proto ir.Proto) []Rule {
 		}
 		return append(out, with(Counter{}, pl.queue()))
 	}
+	return pl.kernelActions(r, match, proto)
+}
+
+// identityRules lets the kernel decide a rule whose only condition beyond
+// addresses and ports is the user, for flows from addresses where a single
+// user is logged in: the daemon keeps those addresses in the identity sets
+// (one per user and group the rules name). Flows from other addresses
+// (unknown, or shared by several users) go on to the queue rule that
+// follows, and the inspector decides them one by one. Only for flows to
+// this host and forwarded ones: for its own outbound flows, the user is
+// the local socket's owner, which the queue reports.
+func (pl *planner) identityRules(r *ir.Rule, match []Stmt, fam Family, srcField AddrField, ctx chainCtx, proto ir.Proto) []Rule {
+	if r.Needs != ir.NeedUser || ctx.flow == ir.DirOut {
+		return nil
+	}
+	var out []Rule
+	for _, u := range r.Users {
+		byFam := pl.kernelSets["identity:"+u]
+		for _, f := range []Family{FamilyIPv4, FamilyIPv6} {
+			ks, ok := byFam[f]
+			if !ok || fam != FamilyAny && fam != f {
+				continue
+			}
+			m := slices.Clone(match)
+			if fam == FamilyAny {
+				m = append(m, NFProto{f})
+			}
+			m = append(m, Addr{Field: srcField, Family: f, Set: ks})
+			out = append(out, pl.kernelActions(r, m, proto)...)
+		}
+	}
+	return out
+}
+
+// kernelActions is what a rule decided in the kernel does.
+func (pl *planner) kernelActions(r *ir.Rule, match []Stmt, proto ir.Proto) []Rule {
+	with := func(extra ...Stmt) Rule {
+		s := make([]Stmt, 0, len(match)+len(extra))
+		return Rule{ID: r.ID, Stmts: append(append(s, match...), extra...)}
+	}
+	logTo := func(group uint16) []Stmt {
+		if !r.Log {
+			return nil
+		}
+		return []Stmt{Log{Group: group, Prefix: logPrefix(r.ID)}}
+	}
+	observe := r.Observe || pl.p.Settings.Mode == ir.ModeObserve
 	switch {
 	case r.Action == ir.ActionAllow:
 		return []Rule{with(append(append([]Stmt{Counter{}}, logTo(pl.cfg.LogGroupAllow)...), pl.markSet(MarkAllow), Verdict{Kind: VerdictAccept})...)}

@@ -282,3 +282,52 @@ func TestConfigValidate(t *testing.T) {
 		t.Error("bad config accepted")
 	}
 }
+
+// TestPlanIdentityFastPath: a rule whose only condition is the user is
+// decided in the kernel for sources in the identity sets of its users,
+// inbound only; everything else goes to the queue.
+func TestPlanIdentityFastPath(t *testing.T) {
+	const gen = 2
+	l, _ := NewMarkLayout(DefaultMarkMask)
+	allow := SetCtMark{Mask: DefaultMarkMask, Value: l.Value(MarkAllow, gen)}
+	p := basePolicy(ir.Rule{ID: "fin", Dir: ir.DirBoth, Action: ir.ActionAllow, Needs: ir.NeedUser,
+		From: ir.Endpoint{Any: true}, To: ir.Endpoint{Self: true}, Users: []string{"group:finance"},
+		Ports: []ir.Port{{Proto: ir.ProtoTCP, First: 443, Last: 443}}})
+	p.Sets = append(p.Sets, ir.Set{Name: "identity:group:finance", Kind: ir.SetIdentity})
+	plan, err := PlanPolicy(p, Config{}, gen, caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := chain(t, plan, "rules_in")
+	var ids []string
+	for _, r := range in {
+		for _, s := range r.Stmts {
+			if a, ok := s.(Addr); ok && a.Field == AddrSrc && strings.HasPrefix(a.Set, "identity_group_finance") {
+				ids = append(ids, a.Set)
+				if r.Stmts[len(r.Stmts)-1] != (Verdict{Kind: VerdictAccept}) || !slicesContains(r.Stmts, Stmt(allow)) {
+					t.Errorf("identity rule %v must mark the flow allowed and accept", r)
+				}
+			}
+		}
+	}
+	if len(ids) != 2 {
+		t.Errorf("identity rules for sets %v, want one per family", ids)
+	}
+	if last := in[len(in)-1]; !strings.Contains(last.String(), "queue") {
+		t.Errorf("the queue rule must follow the identity rules: last rule %v", last)
+	}
+	for _, r := range chain(t, plan, "rules_out") {
+		if strings.Contains(r.String(), "identity") {
+			t.Errorf("outbound flows must not use identity sets: %v", r)
+		}
+	}
+}
+
+func slicesContains(ss []Stmt, s Stmt) bool {
+	for _, x := range ss {
+		if cmp.Equal(x, s, prefixCmp) {
+			return true
+		}
+	}
+	return false
+}

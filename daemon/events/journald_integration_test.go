@@ -1,0 +1,196 @@
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/journal"
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	journalSocket = "/run/systemd/journal/socket"
+	journaldPath  = "/lib/systemd/systemd-journald"
+)
+
+// integration skips the test unless SEPTA_INTEGRATION=1 and root.
+func integration(t *testing.T) {
+	t.Helper()
+	if os.Getenv("SEPTA_INTEGRATION") != "1" {
+		t.Skip("integration test: set SEPTA_INTEGRATION=1 and run as root")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("integration test: needs root (SEPTA_INTEGRATION=1 is set)")
+	}
+}
+
+// poll calls cond every interval until it returns true or timeout
+// passes, and reports whether it did.
+func poll(timeout, interval time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+}
+
+// journaldUp reports whether a journald listens on its socket: the file
+// alone may be left over from one that exited.
+func journaldUp() bool {
+	c, err := net.Dial("unixgram", journalSocket)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// ensureJournald starts systemd-journald when none listens (KERNEL.md,
+// "journald"), and when the test ends stops it by its PID and removes the
+// sockets it left in its runtime directory, so that the next test finds
+// the socket missing again rather than dead.
+func ensureJournald(t *testing.T) {
+	t.Helper()
+	if journaldUp() {
+		return
+	}
+	if _, err := os.Stat(journaldPath); err != nil {
+		t.Skipf("no journald listening on %s and no %s: %v", journalSocket, journaldPath, err)
+	}
+	runDir := filepath.Dir(journalSocket)
+	before := map[string]bool{}
+	entries, err := os.ReadDir(runDir)
+	dirExisted := err == nil
+	for _, e := range entries {
+		before[e.Name()] = true
+	}
+
+	cmd := exec.Command(journaldPath)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start journald: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		entries, _ := os.ReadDir(runDir)
+		for _, e := range entries {
+			if !before[e.Name()] {
+				os.Remove(filepath.Join(runDir, e.Name()))
+			}
+		}
+		if !dirExisted {
+			os.Remove(runDir) // only if empty
+		}
+	})
+	if !poll(5*time.Second, 20*time.Millisecond, journaldUp) {
+		t.Fatalf("journald (pid %d) did not listen on %s within 5s; its output:\n%s", cmd.Process.Pid, journalSocket, stderr.String())
+	}
+}
+
+// TestJournaldIntegration sends an event through the bus to the real
+// journal and reads it back with journalctl by its unique flow ID.
+func TestJournaldIntegration(t *testing.T) {
+	integration(t)
+	ensureJournald(t)
+	if !journal.Enabled() {
+		t.Fatal("journal.Enabled() is false although the socket exists")
+	}
+	if _, err := exec.LookPath("journalctl"); err != nil {
+		t.Skip("no journalctl to read the journal back")
+	}
+
+	// A flow ID no earlier run has used.
+	now := time.Now()
+	e := &Event{
+		Kind: KindAlert, Time: now,
+		Src: netip.MustParseAddrPort("10.4.0.5:40000"), Dst: netip.MustParseAddrPort("10.3.10.10:80"), Proto: 6,
+		App: "http", AppProto: "http", Rule: "web-in", Action: "allow", Reason: "policy",
+		User: "bob", Groups: []string{"hr", "staff"}, ZoneSrc: "vdi", ZoneDst: "prod",
+		Alert: Alert{Action: AlertBlocked, GID: 1, SID: 2100498, Rev: 7, Signature: "GPL ATTACK_RESPONSE id check returned root", Severity: 2},
+	}
+	e.FlowID = FlowID(e.Src, e.Dst, e.Proto, now) ^ uint64(os.Getpid())&flowIDMask
+	id := strconv.FormatUint(e.FlowID, 10)
+
+	b := NewBus(BusConfig{})
+	if err := b.Add("journald", NewJournald(JournaldConfig{Identifier: "septa-events-test"}), 8, 0); err != nil {
+		t.Fatal(err)
+	}
+	b.Publish(e)
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := sinkStats(t, b, "journald"); st.Written != 1 {
+		t.Fatalf("journald sink: %+v", st)
+	}
+
+	var got map[string]any
+	var lastErr error
+	found := poll(10*time.Second, 50*time.Millisecond, func() bool {
+		out, err := exec.Command("journalctl", "--no-pager", "-o", "json", FieldFlowID+"="+id).Output()
+		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				err = errors.New(string(ee.Stderr))
+			}
+			lastErr = err
+			return false
+		}
+		line, _, _ := bytes.Cut(bytes.TrimSpace(out), []byte("\n"))
+		if len(line) == 0 {
+			return false
+		}
+		lastErr = json.Unmarshal(line, &got)
+		return lastErr == nil
+	})
+	if !found {
+		t.Fatalf("no journal entry with %s=%s within 10s (last error: %v)", FieldFlowID, id, lastErr)
+	}
+	want := map[string]any{
+		"MESSAGE":            Message(e, nil),
+		"PRIORITY":           strconv.Itoa(int(journal.PriWarning)),
+		"SYSLOG_IDENTIFIER":  "septa-events-test",
+		"SEPTA_EVENT":        "alert",
+		"SEPTA_FLOW_ID":      id,
+		"SEPTA_RULE":         "web-in",
+		"SEPTA_SID":          "2100498",
+		"SEPTA_ALERT_ACTION": "blocked",
+		"SEPTA_SRC":          "10.4.0.5:40000",
+		"SEPTA_USER":         "bob",
+		"SEPTA_GROUPS":       "hr,staff",
+		"SEPTA_ZONE_SRC":     "vdi",
+	}
+	gotSome := map[string]any{}
+	for k := range want {
+		gotSome[k] = got[k]
+	}
+	if diff := cmp.Diff(want, gotSome); diff != "" {
+		t.Errorf("journal entry (-want +got):\n%s", diff)
+	}
+}

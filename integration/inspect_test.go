@@ -1,0 +1,283 @@
+package integration
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/septa-fw/septa/integration/lab"
+	"golang.org/x/crypto/ssh"
+)
+
+// webPolicy runs on the server: HTTP only for the shop's host name, TLS
+// only for its server names, PostgreSQL only if it is PostgreSQL, Redis
+// only if it is Redis; everything else is denied.
+const webPolicy = `
+[settings]
+default = "deny"
+fail_mode = "closed"
+
+[[rules]]
+name = "shop-http"
+direction = "in"
+from = "any"
+to = "self"
+ports = ["tcp/8080"]
+http_host = ["shop.example"]
+action = "allow"
+
+[[rules]]
+name = "shop-tls"
+direction = "in"
+from = "any"
+to = "self"
+ports = ["tcp/8443"]
+sni = ["*.shop.example"]
+action = "allow"
+
+[[rules]]
+name = "only-postgresql"
+direction = "in"
+from = "any"
+to = "self"
+ports = ["tcp/5432"]
+app = "postgresql"
+action = "allow"
+
+[[rules]]
+name = "only-redis"
+direction = "in"
+from = "any"
+to = "self"
+ports = ["tcp/6379"]
+app = "redis"
+action = "allow"
+`
+
+// TestInspectHTTPHost: Go's HTTP client reaches the server when the Host
+// header is allowed; with another host the request never reaches it.
+func TestInspectHTTPHost(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2]) // dev-1, prod-web
+	client, web := l.Host("dev-1"), l.Host("prod-web")
+	counter := &hostCounter{seen: map[string]int{}}
+	serveHTTP(t, web, 8080, counter)
+	sd := startSeptad(t, web, webPolicy, "")
+	hc := httpClient(client, 3*time.Second)
+	get := func(host string) (string, error) {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s:8080/cart", web.V4), nil)
+		req.Host = host
+		resp, err := hc.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	body, err := get("shop.example")
+	if err != nil || !strings.Contains(body, "hello shop.example") {
+		t.Fatalf("allowed host: %q, %v", body, err)
+	}
+	if _, err := get("evil.example"); err == nil {
+		t.Errorf("a request for another host must fail")
+	}
+	if n := counter.count("evil.example"); n != 0 {
+		t.Errorf("the server saw %d requests for the denied host; the request must never complete", n)
+	}
+	if n := sd.verdicts("app"); n == 0 {
+		t.Errorf("no verdict counted for reason app")
+	}
+}
+
+// selfSigned makes a certificate for the names.
+func selfSigned(t *testing.T, names ...string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// TestInspectTLSServerName: crypto/tls with an allowed server name
+// completes its handshake; with another, the ClientHello is held and
+// dropped.
+func TestInspectTLSServerName(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
+	client, web := l.Host("dev-1"), l.Host("prod-web")
+	cert := selfSigned(t, "*.shop.example", "other.example")
+	ln, err := web.ListenTCP(8443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
+	defer tln.Close()
+	go func() {
+		for {
+			c, err := tln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				c.Write([]byte("hello over tls\n"))
+			}()
+		}
+	}()
+	startSeptad(t, web, webPolicy, "")
+	handshake := func(name string) error {
+		c, err := client.DialTCP(ap(web.V4, 8443), 3*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		tc := tls.Client(c, &tls.Config{ServerName: name, InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+		if err := tc.Handshake(); err != nil {
+			return err
+		}
+		line, err := io.ReadAll(io.LimitReader(tc, 15))
+		if err != nil || string(line) != "hello over tls\n" {
+			return fmt.Errorf("read %q: %v", line, err)
+		}
+		return nil
+	}
+	if err := handshake("api.shop.example"); err != nil {
+		t.Errorf("allowed server name: %v", err)
+	}
+	if err := handshake("other.example"); err == nil {
+		t.Errorf("a handshake for another server name must fail")
+	}
+}
+
+// TestInspectAppOnPort: an SSH server (x/crypto/ssh) on 5432, where the
+// policy expects PostgreSQL, is denied; a real Redis server from Debian,
+// where the policy expects Redis, is allowed (real redis-cli).
+func TestInspectAppOnPort(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
+	client, web := l.Host("dev-1"), l.Host("prod-web")
+	serveSSH(t, web, 5432)
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is not installed (.ci/run installs it): %v", err)
+	}
+	if _, err := web.Start("redis-server", "--port", "6379", "--bind", web.V4.String(), "--save", "", "--appendonly", "no", "--protected-mode", "no"); err != nil {
+		t.Fatal(err)
+	}
+	waitListening(t, web, 6379)
+	sd := startSeptad(t, web, webPolicy, "")
+
+	cfg := &ssh.ClientConfig{User: "x", Auth: []ssh.AuthMethod{ssh.Password("x")},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 3 * time.Second}
+	c, err := client.DialTCP(ap(web.V4, 5432), 3*time.Second)
+	if err == nil {
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		_, _, _, err = ssh.NewClientConn(c, web.V4.String(), cfg)
+		c.Close()
+	}
+	if err == nil {
+		t.Errorf("SSH on the PostgreSQL port must be denied, the handshake succeeded")
+	}
+	out, err := client.Run(5*time.Second, "redis-cli", "-h", web.V4.String(), "-p", "6379", "PING")
+	if err != nil || strings.TrimSpace(out) != "PONG" {
+		t.Errorf("redis-cli PING: %q, %v", out, err)
+	}
+	if n := sd.verdicts("app"); n == 0 {
+		t.Errorf("the SSH flow was not denied for its application")
+	}
+}
+
+// serveSSH runs an x/crypto/ssh server that accepts any password.
+func serveSSH(t *testing.T, h *lab.Host, port uint16) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &ssh.ServerConfig{PasswordCallback: func(ssh.ConnMetadata, []byte) (*ssh.Permissions, error) { return nil, nil }}
+	cfg.AddHostKey(signer)
+	ln, err := h.ListenTCP(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				ssh.NewServerConn(c, cfg)
+			}()
+		}
+	}()
+}
+
+// waitListening waits (bounded) until something listens on port in h.
+func waitListening(t *testing.T, h *lab.Host, port uint16) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		c, err := h.DialTCP(ap(h.V4, port), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s:%d", h.Name, port)
+}
+
+// TestInspectDecidedFlowLeavesQueue: once a flow is allowed, the rest of
+// it never reaches the inspector.
+func TestInspectDecidedFlowLeavesQueue(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
+	client, web := l.Host("dev-1"), l.Host("prod-web")
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	serveHTTP(t, web, 8080, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, big)
+	}))
+	sd := startSeptad(t, web, webPolicy, "")
+	hc := httpClient(client, 10*time.Second)
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s:8080/big", web.V4), nil)
+	req.Host = "shop.example"
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != int64(len(big)) {
+		t.Fatalf("read %d bytes (%v), want %d", n, err, len(big))
+	}
+	// A 1 MiB response is hundreds of packets; only the handshake and the
+	// request (a handful) may have been queued.
+	if q := sd.queued(); q == 0 || q > 10 {
+		t.Errorf("%d packets queued for one flow, want the first few only", q)
+	}
+}
