@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -70,6 +69,10 @@ type septadProc struct {
 	waited chan struct{}
 }
 
+// controlGroup is the control socket's group in tests: it exists only in
+// the test that creates it, so elsewhere the socket is root's alone.
+const controlGroup = "septa-test-ctl"
+
 // startSeptad starts septad in h with a policy (one TOML file) and extra
 // configuration lines, and waits until its control API answers.
 func startSeptad(tb testing.TB, h *lab.Host, policy string, config string) *septadProc {
@@ -84,8 +87,8 @@ func startSeptad(tb testing.TB, h *lab.Host, policy string, config string) *sept
 	must(os.MkdirAll(filepath.Join(dir, "policy.d"), 0o755))
 	must(os.WriteFile(filepath.Join(dir, "policy.d", "10-test.toml"), []byte(policy), 0o644))
 	sock := filepath.Join(dir, "septad.sock")
-	cfg := fmt.Sprintf("policy_dir = %q\ninventory = %q\nstate_dir = %q\n%s\n[control]\nsocket = %q\n[events]\njournald = false\n",
-		filepath.Join(dir, "policy.d"), filepath.Join(dir, "inventory.toml"), filepath.Join(dir, "state"), config, sock)
+	cfg := fmt.Sprintf("policy_dir = %q\ninventory = %q\nstate_dir = %q\n%s\n[control]\nsocket = %q\ngroup = %q\n[events]\njournald = false\n",
+		filepath.Join(dir, "policy.d"), filepath.Join(dir, "inventory.toml"), filepath.Join(dir, "state"), config, sock, controlGroup)
 	must(os.WriteFile(filepath.Join(dir, "septad.toml"), []byte(cfg), 0o644))
 	s := &septadProc{tb: tb, host: h, dir: dir, sock: sock, log: &bytes.Buffer{}, septa: cli,
 		client: daemon.NewClient(sock), waited: make(chan struct{})}
@@ -237,4 +240,3 @@ func jsonOut(tb testing.TB, out string, v any) {
 	}
 }
 
-var _ = strings.TrimSpace
