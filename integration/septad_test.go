@@ -104,7 +104,11 @@ func startSeptad(tb testing.TB, h *lab.Host, policy string, config string) *sept
 
 func (s *septadProc) start(bin string) {
 	s.tb.Helper()
-	s.cmd = exec.Command("ip", "netns", "exec", s.host.NS, bin, "-config", filepath.Join(s.dir, "septad.toml"))
+	args := []string{"netns", "exec", s.host.NS, bin, "-config", filepath.Join(s.dir, "septad.toml")}
+	if p := os.Getenv("SEPTA_CPUPROFILE"); p != "" {
+		args = append(args, "-cpuprofile", p)
+	}
+	s.cmd = exec.Command("ip", args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatal(err)

@@ -642,7 +642,7 @@ func (pl *planner) kernelRules(r *ir.Rule, ctx chainCtx) ([]Rule, error) {
 					m = append(m, Port{Src: ctx.reply, Ranges: pa.ranges})
 				}
 				out = append(out, pl.identityRules(r, m, fam, srcField, ctx, pa.proto)...)
-				out = append(out, pl.actions(r, m, pa.proto)...)
+				out = append(out, pl.actions(r, m, pa.proto, ctx)...)
 			}
 		}
 	}
@@ -650,7 +650,7 @@ func (pl *planner) kernelRules(r *ir.Rule, ctx chainCtx) ([]Rule, error) {
 }
 
 // actions appends what a matching rule does.
-func (pl *planner) actions(r *ir.Rule, match []Stmt, proto ir.Proto) []Rule {
+func (pl *planner) actions(r *ir.Rule, match []Stmt, proto ir.Proto, ctx chainCtx) []Rule {
 	if !r.Needs.KernelOnly() {
 		with := func(extra ...Stmt) Rule {
 			s := make([]Stmt, 0, len(match)+len(extra))
@@ -667,6 +667,14 @@ func (pl *planner) actions(r *ir.Rule, match []Stmt, proto ir.Proto) []Rule {
 				CtMark{pl.layout.VerdictMask(), pl.layout.PacketMark(MarkAllow)})
 			revalidate = append(revalidate, match...)
 			out = append(out, Rule{ID: r.ID, Stmts: append(revalidate, Counter{}, pl.markSet(MarkAllow), Verdict{Kind: VerdictAccept})})
+		}
+		if proto == ir.ProtoTCP {
+			// The handshake carries no data to inspect: it passes without
+			// a trip to userspace (and without deciding the flow), so that
+			// the first queued packet of a flow is its first data, or the
+			// client's ACK. A SYN with a Fast Open option may carry data
+			// and is queued.
+			out = append(out, with(TCPHandshake{Reply: ctx.reply}, Counter{}, Verdict{Kind: VerdictAccept}))
 		}
 		return append(out, with(Counter{}, pl.queue()))
 	}

@@ -131,13 +131,14 @@ func TestPlanRules(t *testing.T) {
 			want:  []Rule{{ID: "tmp", Stmts: []Stmt{TimeBefore{T: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}, Counter{}, allow, accept}}},
 		},
 		{
-			name: "inspection: re-mark flows allowed before, queue the rest with bypass",
+			name: "inspection: re-mark flows allowed before, pass the handshake, queue the rest with bypass",
 			rule: ir.Rule{ID: "pg", Dir: ir.DirIn, Action: ir.ActionAllow, Needs: ir.NeedApp, From: ir.Endpoint{Any: true}, To: ir.Endpoint{Self: true},
 				Ports: []ir.Port{{Proto: ir.ProtoTCP, First: 5432, Last: 5432}}},
 			chain: "rules_in",
 			want: []Rule{
 				{ID: "pg", Stmts: []Stmt{CtState{CtEstablished | CtRelated}, CtMark{Mask: l.VerdictMask(), Value: l.PacketMark(MarkAllow)},
 					L4Proto{ir.ProtoTCP}, Port{Ranges: []PortRange{{5432, 5432}}}, Counter{}, allow, accept}},
+				{ID: "pg", Stmts: []Stmt{L4Proto{ir.ProtoTCP}, Port{Ranges: []PortRange{{5432, 5432}}}, TCPHandshake{}, Counter{}, accept}},
 				{ID: "pg", Stmts: []Stmt{L4Proto{ir.ProtoTCP}, Port{Ranges: []PortRange{{5432, 5432}}}, Counter{}, Queue{Kind: QueueCompat, Total: 1, Bypass: true}}},
 			},
 		},

@@ -100,6 +100,12 @@ type ICMPv6Type struct{ First, Last uint8 }
 // TimeBefore matches while the wall clock is before T (meta time < T).
 type TimeBefore struct{ T time.Time }
 
+// TCPHandshake matches a TCP handshake packet without data: a SYN (in a
+// flow's original direction) or a SYN-ACK (Reply), with no other flag of
+// FIN, RST, ACK and no TCP Fast Open option, so that it cannot carry data
+// to an application (RFC 7413).
+type TCPHandshake struct{ Reply bool }
+
 // Counter counts packets and bytes.
 type Counter struct{}
 
@@ -152,6 +158,7 @@ func (Addr) stmt()          {}
 func (L4Proto) stmt()       {}
 func (Port) stmt()          {}
 func (ICMPv6Type) stmt()    {}
+func (TCPHandshake) stmt()  {}
 func (TimeBefore) stmt()    {}
 func (Counter) stmt()       {}
 func (Log) stmt()           {}
@@ -226,6 +233,14 @@ func (s Port) String() string {
 
 func (s ICMPv6Type) String() string {
 	return "icmpv6 type " + PortRange{uint16(s.First), uint16(s.Last)}.String()
+}
+
+func (s TCPHandshake) String() string {
+	want := "syn"
+	if s.Reply {
+		want = "syn | ack"
+	}
+	return "tcp flags & (fin | syn | rst | ack) == " + want + " tcp option fastopen missing"
 }
 
 func (s TimeBefore) String() string {

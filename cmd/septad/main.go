@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/septa-fw/septa/daemon"
 	"github.com/septa-fw/septa/version"
@@ -18,6 +19,7 @@ func main() {
 	configPath := flag.String("config", daemon.DefaultConfigPath, "configuration file")
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn, error")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until septad stops (for performance work)")
 	flag.Parse()
 	if *showVersion {
 		fmt.Println("septad", version.String())
@@ -34,7 +36,20 @@ func main() {
 		log.Error("configuration", "error", err)
 		os.Exit(1)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Error("cpuprofile", "error", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Error("cpuprofile", "error", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := daemon.New(cfg, log).Run(context.Background()); err != nil {
+		pprof.StopCPUProfile()
 		log.Error("septad failed", "error", err)
 		os.Exit(1)
 	}
