@@ -169,4 +169,3 @@ func septadPID(tb testing.TB, s *septadProc) int {
 	tb.Helper()
 	return s.cmd.Process.Pid
 }
-

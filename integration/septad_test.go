@@ -243,4 +243,3 @@ func jsonOut(tb testing.TB, out string, v any) {
 		tb.Fatalf("decode %q: %v", out, err)
 	}
 }
-
