@@ -7,7 +7,9 @@ import (
 )
 
 // EVETimeLayout is Suricata's EVE timestamp: microseconds and a numeric
-// zone without a colon ("2026-06-01T12:00:00.000000+0000").
+// zone without a colon ("2026-06-01T12:00:00.000000+0000"). Times are
+// written in their own location: Suricata writes local time, so the
+// daemon's clock (time.Now) gives the same.
 const EVETimeLayout = "2006-01-02T15:04:05.000000-0700"
 
 // The records below follow Suricata's EVE schema (doc/userguide/output/

@@ -160,6 +160,9 @@ func TestEVESchema(t *testing.T) {
 }
 
 func TestEVEEncodeReusesBuffer(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
 	enc := NewEVEEncoder()
 	e := sampleFlow()
 	if _, err := enc.Encode(e); err != nil {
@@ -170,10 +173,10 @@ func TestEVEEncodeReusesBuffer(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	// Address and time strings, and encoding/json's own: a handful per
-	// flow record, none growing with the buffer.
-	if allocs > 12 {
-		t.Errorf("Encode: %v allocations per event, want at most 12", allocs)
+	// The address and time strings (5 today), nothing for the buffer,
+	// the record or the encoder.
+	if allocs > 8 {
+		t.Errorf("Encode: %v allocations per event, want at most 8", allocs)
 	}
 }
 

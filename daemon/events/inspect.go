@@ -42,3 +42,24 @@ func FromInspect(e *inspect.Event) *Event {
 		Start:           e.Time,
 	}
 }
+
+// InspectorSink adapts a Bus to the inspector's inspect.Sink: each flow
+// decision is converted with FromInspect, completed by Enrich if set (the
+// daemon adds zones and address groups from the inventory), and
+// published. Emit never blocks, as inspect.Sink requires; Enrich runs on
+// the inspector's worker and must be quick and allocation-light.
+type InspectorSink struct {
+	Bus    *Bus
+	Enrich func(*Event)
+}
+
+var _ inspect.Sink = InspectorSink{}
+
+// Emit publishes the inspector's event.
+func (s InspectorSink) Emit(e *inspect.Event) {
+	ev := FromInspect(e)
+	if s.Enrich != nil {
+		s.Enrich(ev)
+	}
+	s.Bus.Publish(ev)
+}

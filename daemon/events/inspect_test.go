@@ -133,3 +133,15 @@ func TestFlowID(t *testing.T) {
 		t.Errorf("FlowID = %d, changed from 2217162595095346", id)
 	}
 }
+
+func TestInspectorSink(t *testing.T) {
+	b := NewBus(BusConfig{})
+	sub := b.Subscribe(1, 0)
+	var sink inspect.Sink = InspectorSink{Bus: b, Enrich: func(e *Event) { e.ZoneSrc, e.ZoneDst = "vdi", "finance" }}
+	sink.Emit(&inspect.Event{Time: t0, Proto: 6, Action: ir.ActionDeny, Reason: packet.ReasonUser})
+	got := <-sub.C()
+	if got.Kind != KindDrop || got.ZoneSrc != "vdi" || got.ZoneDst != "finance" || got.Reason != "user" {
+		t.Errorf("published %+v", got)
+	}
+	sub.Unsubscribe()
+}
