@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/septa-fw/septa/daemon/events"
 	"github.com/septa-fw/septa/inspect/userid"
 	"github.com/septa-fw/septa/rules"
 )
@@ -100,6 +101,36 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, cs)
 	})
+	mux.HandleFunc("GET /v1/flows", func(w http.ResponseWriter, r *http.Request) {
+		n, err := limitParam(r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		var out []*events.Event
+		for _, e := range mergeByTime(d.ring.Last(events.KindFlow, n), d.ring.Last(events.KindDrop, n)) {
+			if r.URL.Query().Get("would_deny") == "1" && !e.Observe {
+				continue
+			}
+			out = append(out, e)
+		}
+		if len(out) > n {
+			out = out[len(out)-n:]
+		}
+		writeJSON(w, http.StatusOK, nonNil(out))
+	})
+	mux.HandleFunc("GET /v1/alerts", func(w http.ResponseWriter, r *http.Request) {
+		n, err := limitParam(r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		if r.URL.Query().Get("follow") != "1" {
+			writeJSON(w, http.StatusOK, nonNil(d.ring.Last(events.KindAlert, n)))
+			return
+		}
+		d.followEvents(w, r, events.KindsOf(events.KindAlert))
+	})
 	mux.HandleFunc("GET /v1/identity", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.idmap.List())
 	})
@@ -160,6 +191,68 @@ func (d *Daemon) Handler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
+}
+
+// limitParam reads ?limit=N (default 100, at most 10,000).
+func limitParam(r *http.Request) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, fmt.Errorf("limit: %q is not a number from 1 to 10000", s)
+	}
+	return n, nil
+}
+
+func nonNil(es []*events.Event) []*events.Event {
+	if es == nil {
+		return []*events.Event{}
+	}
+	return es
+}
+
+// mergeByTime merges two lists sorted by time.
+func mergeByTime(a, b []*events.Event) []*events.Event {
+	out := make([]*events.Event, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if b[0].Time.Before(a[0].Time) {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// followEvents streams events as JSON lines until the client goes away.
+func (d *Daemon) followEvents(w http.ResponseWriter, r *http.Request, kinds events.Kinds) {
+	sub := d.bus.Subscribe(subscriberLen, kinds)
+	defer sub.Unsubscribe()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	enc := json.NewEncoder(w)
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case e, ok := <-sub.C():
+			if !ok {
+				return
+			}
+			if enc.Encode(e) != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+	}
 }
 
 func (req IdentityRequest) mapping(now time.Time, defTTL time.Duration) (userid.Mapping, error) {

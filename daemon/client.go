@@ -10,8 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/septa-fw/septa/daemon/events"
 )
 
 // Client talks to septad's control API over its unix socket.
@@ -154,4 +157,51 @@ func (c *Client) RemoveQuarantine(addr string) error {
 func IsUnavailable(err error) bool {
 	var ae *APIError
 	return err != nil && !errors.As(err, &ae)
+}
+
+// Flows asks for the most recent flow decisions (of the inspector); only
+// the would-be-denied ones with wouldDeny.
+func (c *Client) Flows(limit int, wouldDeny bool) ([]*events.Event, error) {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if wouldDeny {
+		q.Set("would_deny", "1")
+	}
+	var out []*events.Event
+	return out, c.do(http.MethodGet, "/v1/flows", q, nil, &out)
+}
+
+// Alerts asks for the most recent alerts.
+func (c *Client) Alerts(limit int) ([]*events.Event, error) {
+	var out []*events.Event
+	return out, c.do(http.MethodGet, "/v1/alerts", url.Values{"limit": {strconv.Itoa(limit)}}, nil, &out)
+}
+
+// FollowAlerts calls fn for each alert as it happens, until ctx ends or
+// the daemon goes away.
+func (c *Client) FollowAlerts(ctx context.Context, fn func(*events.Event)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://septad/v1/alerts?follow=1", nil)
+	if err != nil {
+		return err
+	}
+	hc := *c.http
+	hc.Timeout = 0 // a follow lasts as long as the caller wants
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("septad: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return &APIError{Status: resp.StatusCode, Msg: resp.Status}
+	}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var e events.Event
+		if err := dec.Decode(&e); err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("septad: %w", err)
+		}
+		fn(&e)
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/septa-fw/septa/daemon/events"
 	"github.com/septa-fw/septa/inspect"
 	"github.com/septa-fw/septa/inspect/packet"
 	"github.com/septa-fw/septa/inspect/userid"
@@ -46,6 +48,10 @@ type Daemon struct {
 	// quarantine records the quarantines made through septad; the kernel
 	// set holds them with their timeouts.
 	quarantine map[netip.Addr]Quarantined
+
+	bus      *events.Bus
+	ring     *events.Ring
+	registry *prometheus.Registry
 
 	identityChanged chan struct{}
 	identityMu      sync.Mutex // guards identitySynced
@@ -109,6 +115,11 @@ func (d *Daemon) loadPolicy() (*rules.Result, error) {
 // enforcing the last good policy and septad carries on with it.
 func (d *Daemon) Start(ctx context.Context) error {
 	d.started = time.Now()
+	if d.bus == nil {
+		if err := d.startEvents(); err != nil {
+			return err
+		}
+	}
 	fw, err := nft.Open(0, d.nftConfig())
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
@@ -185,12 +196,15 @@ func warningsText(ws []*rules.Warning) []string {
 func (d *Daemon) recordReload(trigger string, st ReloadStatus) {
 	st.Time, st.Trigger = time.Now(), trigger
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.reloads++
 	if !st.OK {
 		d.failures++
 	}
 	d.last = st
+	d.mu.Unlock()
+	if st.Changed || !st.OK {
+		d.publishPolicy(st)
+	}
 }
 
 // Reload loads the policy again and applies it as a new generation. A
@@ -315,6 +329,7 @@ func (d *Daemon) startInspector(ctx context.Context) error {
 		}
 		w := inspect.NewWorker(icfg, inspect.Deps{
 			Policy: &d.policy, Verdicter: q, Local: d.local, Remote: d.idmap,
+			Sink: events.InspectorSink{Bus: d.bus, Enrich: d.enrich},
 		})
 		d.queues = append(d.queues, q)
 		d.workers = append(d.workers, w)
@@ -348,6 +363,13 @@ func (d *Daemon) sweep(ctx context.Context, w *inspect.Worker, hold time.Duratio
 func (d *Daemon) Stop() error {
 	for _, q := range d.queues {
 		q.Close()
+	}
+	if d.bus != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := d.bus.Close(ctx); err != nil {
+			d.log.Warn("events not all written at stop", "error", err)
+		}
+		cancel()
 	}
 	if d.fw == nil {
 		return nil

@@ -56,6 +56,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	defer os.Remove(d.cfg.Control.Socket)
 
+	if err := d.serveMetrics(ctx); err != nil {
+		d.log.Error("metrics", "error", err)
+	}
 	if err := d.loadIdentityFile(); err != nil {
 		d.log.Error("identity map", "error", err)
 	}
@@ -86,6 +89,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return d.shutdown(srv, cancel)
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
+				// Reopen the EVE file too, for logrotate.
+				if err := d.bus.Reopen(); err != nil {
+					d.log.Error("reopen event sinks", "error", err)
+				}
 				d.reloadNotified("SIGHUP")
 				continue
 			}

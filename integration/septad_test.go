@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -87,8 +88,11 @@ func startSeptad(tb testing.TB, h *lab.Host, policy string, config string) *sept
 	must(os.MkdirAll(filepath.Join(dir, "policy.d"), 0o755))
 	must(os.WriteFile(filepath.Join(dir, "policy.d", "10-test.toml"), []byte(policy), 0o644))
 	sock := filepath.Join(dir, "septad.sock")
-	cfg := fmt.Sprintf("policy_dir = %q\ninventory = %q\nstate_dir = %q\n%s\n[control]\nsocket = %q\ngroup = %q\n[events]\njournald = false\n",
+	cfg := fmt.Sprintf("policy_dir = %q\ninventory = %q\nstate_dir = %q\n%s\n[control]\nsocket = %q\ngroup = %q\n",
 		filepath.Join(dir, "policy.d"), filepath.Join(dir, "inventory.toml"), filepath.Join(dir, "state"), config, sock, controlGroup)
+	if !strings.Contains(config, "[events]") {
+		cfg += "[events]\njournald = false\n"
+	}
 	must(os.WriteFile(filepath.Join(dir, "septad.toml"), []byte(cfg), 0o644))
 	s := &septadProc{tb: tb, host: h, dir: dir, sock: sock, log: &bytes.Buffer{}, septa: cli,
 		client: daemon.NewClient(sock), waited: make(chan struct{})}

@@ -5,23 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/journal"
 	"github.com/google/go-cmp/cmp"
-)
-
-const (
-	journalSocket = "/run/systemd/journal/socket"
-	journaldPath  = "/lib/systemd/systemd-journald"
+	"github.com/septa-fw/septa/internal/journaltest"
 )
 
 // integration skips the test unless SEPTA_INTEGRATION=1 and root.
@@ -52,73 +45,11 @@ func poll(timeout, interval time.Duration, cond func() bool) bool {
 	}
 }
 
-// journaldUp reports whether a journald listens on its socket: the file
-// alone may be left over from one that exited.
-func journaldUp() bool {
-	c, err := net.Dial("unixgram", journalSocket)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
-
-// ensureJournald starts systemd-journald when none listens (KERNEL.md,
-// "journald"), and when the test ends stops it by its PID and removes the
-// sockets it left in its runtime directory, so that the next test finds
-// the socket missing again rather than dead.
-func ensureJournald(t *testing.T) {
-	t.Helper()
-	if journaldUp() {
-		return
-	}
-	if _, err := os.Stat(journaldPath); err != nil {
-		t.Skipf("no journald listening on %s and no %s: %v", journalSocket, journaldPath, err)
-	}
-	runDir := filepath.Dir(journalSocket)
-	before := map[string]bool{}
-	entries, err := os.ReadDir(runDir)
-	dirExisted := err == nil
-	for _, e := range entries {
-		before[e.Name()] = true
-	}
-
-	cmd := exec.Command(journaldPath)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start journald: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		entries, _ := os.ReadDir(runDir)
-		for _, e := range entries {
-			if !before[e.Name()] {
-				os.Remove(filepath.Join(runDir, e.Name()))
-			}
-		}
-		if !dirExisted {
-			os.Remove(runDir) // only if empty
-		}
-	})
-	if !poll(5*time.Second, 20*time.Millisecond, journaldUp) {
-		t.Fatalf("journald (pid %d) did not listen on %s within 5s; its output:\n%s", cmd.Process.Pid, journalSocket, stderr.String())
-	}
-}
-
 // TestJournaldIntegration sends an event through the bus to the real
 // journal and reads it back with journalctl by its unique flow ID.
 func TestJournaldIntegration(t *testing.T) {
 	integration(t)
-	ensureJournald(t)
+	journaltest.Ensure(t)
 	if !journal.Enabled() {
 		t.Fatal("journal.Enabled() is false although the socket exists")
 	}
