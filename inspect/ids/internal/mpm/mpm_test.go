@@ -1,0 +1,89 @@
+package mpm
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func naive(patterns [][]byte, text []byte) []int32 {
+	lt := bytes.ToLower(text)
+	var out []int32
+	for i, p := range patterns {
+		if len(p) > 0 && bytes.Contains(lt, bytes.ToLower(p)) {
+			out = append(out, int32(i))
+		}
+	}
+	return out
+}
+
+func TestScan(t *testing.T) {
+	tests := []struct {
+		name     string
+		patterns []string
+		text     string
+	}{
+		{name: "classic", patterns: []string{"he", "she", "his", "hers"}, text: "ushers"},
+		{name: "case", patterns: []string{"GET /", "host:"}, text: "get /x HTTP/1.1\r\nHost: a"},
+		{name: "none", patterns: []string{"abc"}, text: "abd"},
+		{name: "overlap", patterns: []string{"aa", "aaa", "a"}, text: "aaaa"},
+		{name: "binary", patterns: []string{"\x00\x01", "\xff"}, text: "\x00\x00\x01\xfe\xff"},
+		{name: "empty pattern", patterns: []string{"", "x"}, text: "x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := make([][]byte, len(tt.patterns))
+			for i, p := range tt.patterns {
+				ps[i] = []byte(p)
+			}
+			m := Build(ps)
+			h := NewHits(len(ps))
+			h.Reset()
+			m.Scan([]byte(tt.text), h)
+			got := slices.Clone(h.IDs)
+			slices.Sort(got)
+			want := naive(ps, []byte(tt.text))
+			if !slices.Equal(got, want) {
+				t.Errorf("Scan = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestScanRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	alpha := []byte("abAB\x00")
+	gen := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[r.IntN(len(alpha))]
+		}
+		return b
+	}
+	for range 200 {
+		var ps [][]byte
+		for range 1 + r.IntN(20) {
+			ps = append(ps, gen(1+r.IntN(5)))
+		}
+		text := gen(r.IntN(60))
+		m := Build(ps)
+		h := NewHits(len(ps))
+		h.Reset()
+		m.Scan(text, h)
+		got := slices.Clone(h.IDs)
+		slices.Sort(got)
+		if want := naive(ps, text); !slices.Equal(got, want) {
+			t.Fatalf("patterns %q text %q: got %v want %v", ps, text, got, want)
+		}
+	}
+}
+
+func TestScanNoAllocs(t *testing.T) {
+	m := Build([][]byte{[]byte("abc"), []byte("bc")})
+	h := NewHits(2)
+	text := []byte("xxabcxxbc")
+	if n := testing.AllocsPerRun(100, func() { h.Reset(); m.Scan(text, h) }); n != 0 {
+		t.Errorf("Scan allocates %v times", n)
+	}
+}

@@ -1,0 +1,181 @@
+package sig
+
+import (
+	"github.com/septa-fw/septa/inspect/appid"
+)
+
+// buffer returns the sticky buffer b of the current packet, building it
+// on first use; ok is false when the packet's flow does not have it (a
+// signature needing it then does not match).
+func (sc *Scratch) buffer(b Buffer) ([]byte, bool) {
+	if sc.done[b] {
+		return sc.bufs[b], sc.have[b]
+	}
+	sc.done[b] = true
+	buf, ok := sc.build(b)
+	sc.bufs[b], sc.have[b] = buf, ok
+	return buf, ok
+}
+
+func (sc *Scratch) build(b Buffer) ([]byte, bool) {
+	in := sc.st.in
+	info := in.Info
+	toServer := sc.st.toServer
+	switch b {
+	case BufTLSSNI:
+		if info == nil || len(info.SNI) == 0 {
+			return nil, false
+		}
+		return info.SNI, true
+	case BufJA3Hash:
+		if info == nil || info.JA3 == [16]byte{} {
+			return nil, false
+		}
+		const hexd = "0123456789abcdef"
+		o := sc.own[b][:0]
+		for _, c := range info.JA3 {
+			o = append(o, hexd[c>>4], hexd[c&15])
+		}
+		sc.own[b] = o
+		return o, true
+	case BufJA4Hash:
+		if info == nil || info.JA4Len == 0 {
+			return nil, false
+		}
+		return info.JA4[:info.JA4Len], true
+	case BufDNSQuery:
+		if info == nil || info.App != appid.DNS || len(info.DNSQuery) == 0 {
+			return nil, false
+		}
+		return info.DNSQuery, true
+	case BufSSHProto:
+		if info == nil || len(info.SSHProto) == 0 {
+			return nil, false
+		}
+		return info.SSHProto, true
+	case BufSSHSoftware:
+		if info == nil || len(info.SSHSoftware) == 0 {
+			return nil, false
+		}
+		return info.SSHSoftware, true
+	case BufTLSCertSubject, BufTLSCertIssuer, BufTLSCerts, BufTLSCertSerial, BufJA3String, BufJA3SHash, BufBase64Data, BufHTTPHeaderRaw:
+		return nil, false
+	}
+	// HTTP.
+	if in.App != appid.HTTP {
+		return nil, false
+	}
+	if b.isHTTPRequest() && !toServer || b.isHTTPResponse() && toServer {
+		return nil, false
+	}
+	sc.parseHTTP()
+	m := &sc.req
+	if !toServer {
+		m = &sc.resp
+	}
+	if !m.ok {
+		return sc.fromInfo(b)
+	}
+	var v []byte
+	switch b {
+	case BufHTTPURI:
+		v = appendNormURI(sc.own[b][:0], m.uri)
+		sc.own[b] = v
+		return v, true
+	case BufHTTPURIRaw:
+		v = m.uri
+	case BufHTTPMethod:
+		v = m.method
+	case BufHTTPHost:
+		h := m.header("host")
+		if h == nil {
+			return nil, false
+		}
+		v = appendHost(sc.own[b][:0], h)
+		sc.own[b] = v
+		return v, true
+	case BufHTTPHostRaw:
+		v = m.header("host")
+	case BufHTTPUserAgent:
+		v = m.header("user-agent")
+	case BufHTTPHeader:
+		v = m.headers
+	case BufHTTPHeaderNames:
+		v = m.appendHeaderNames(sc.own[b][:0])
+		sc.own[b] = v
+		return v, true
+	case BufHTTPCookie:
+		if toServer {
+			v = m.header("cookie")
+		} else {
+			v = m.header("set-cookie")
+		}
+	case BufHTTPContentType:
+		v = m.header("content-type")
+	case BufHTTPContentLen:
+		v = m.header("content-length")
+	case BufHTTPReferer:
+		v = m.header("referer")
+	case BufHTTPAccept:
+		v = m.header("accept")
+	case BufHTTPAcceptEnc:
+		v = m.header("accept-encoding")
+	case BufHTTPAcceptLang:
+		v = m.header("accept-language")
+	case BufHTTPConnection:
+		v = m.header("connection")
+	case BufHTTPServer:
+		v = m.header("server")
+	case BufHTTPLocation:
+		v = m.header("location")
+	case BufHTTPRequestLine, BufHTTPResponseLine:
+		v = m.startLine
+	case BufHTTPStart:
+		v = m.start
+	case BufHTTPProtocol:
+		v = m.protocol
+	case BufHTTPRequestBody, BufHTTPResponseBody, BufFileData:
+		v = m.body
+	case BufHTTPStatCode:
+		v = m.statCode
+	case BufHTTPStatMsg:
+		v = m.statMsg
+	}
+	return v, len(v) > 0
+}
+
+// fromInfo falls back on what app-ID extracted when the stream does not
+// hold a parsable request (its start was not seen).
+func (sc *Scratch) fromInfo(b Buffer) ([]byte, bool) {
+	info := sc.st.in.Info
+	if info == nil || !sc.st.toServer {
+		return nil, false
+	}
+	var v []byte
+	switch b {
+	case BufHTTPMethod:
+		v = info.HTTPMethod
+	case BufHTTPURI, BufHTTPURIRaw:
+		v = info.HTTPPath
+	case BufHTTPHost, BufHTTPHostRaw:
+		v = info.HTTPHost
+	case BufHTTPUserAgent:
+		v = info.HTTPUserAgent
+	}
+	return v, len(v) > 0
+}
+
+func (sc *Scratch) parseHTTP() {
+	if sc.httpDone {
+		return
+	}
+	sc.httpDone = true
+	in := sc.st.in
+	if sc.st.toServer {
+		parseHTTP(in.Stream[0], true, &sc.req)
+		sc.resp = httpMsg{}
+	} else {
+		parseHTTP(in.Stream[1], false, &sc.resp)
+		sc.req = httpMsg{}
+	}
+}

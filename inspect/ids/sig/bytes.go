@@ -1,0 +1,5 @@
+package sig
+
+import "bytes"
+
+func indexBytes(b, pat []byte) int { return bytes.Index(b, pat) }

@@ -1,0 +1,22 @@
+// Package sig is septa's built-in signature engine: it parses Suricata
+// rules, builds an immutable engine from them, and matches packets,
+// reassembled streams and the application fields app-ID extracts.
+//
+// The pipeline is Suricata's:
+//   - parse: one file per keyword (kw_<name>.go) holding its parser, its
+//     matcher and a doc line, registered into a map from init (no
+//     central enum). A bad signature is skipped with an *Error naming
+//     file, line, sid and keyword; the rest load.
+//   - build (build.go): group signatures by transport or application
+//     protocol and direction, pick one fast pattern per signature by
+//     strength, build one multi-pattern automaton per group and buffer,
+//     assign dense internal ids and drop parse-only data.
+//   - match (match.go): run the prefilters over the packet's buffers,
+//     then check the candidates in id order with the whole option chain,
+//     using per-worker Scratch.
+//
+// The engine registers as the ids plugin "signature".
+//
+// It imports the standard library, inspect/ids, inspect/packet,
+// inspect/appid and its own internal packages.
+package sig

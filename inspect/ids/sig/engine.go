@@ -1,0 +1,133 @@
+package sig
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/septa-fw/septa/inspect/ids"
+	"github.com/septa-fw/septa/inspect/ids/internal/mpm"
+)
+
+// PluginName is the name the engine registers with package ids.
+const PluginName = "signature"
+
+func init() {
+	ids.Register(PluginName, func(cfg ids.Config) (ids.Engine, error) {
+		e, err := NewFromConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	})
+}
+
+// Engine is a built, immutable signature engine. Build a new one to
+// change the signatures and swap it in (atomic.Pointer) on reload.
+type Engine struct {
+	gen   uint32
+	sigs  []*Signature // by internal id
+	group [numGroups]*group
+	nbits int
+	stats Stats
+}
+
+// Stats describe a built engine.
+type Stats struct {
+	Loaded int // signatures in the engine
+	Failed int // signatures that did not parse
+	// Inert signatures loaded but use something the engine cannot
+	// evaluate; they never match.
+	Inert int
+	// Prefiltered signatures have a fast pattern; the rest are checked
+	// on every packet of their group.
+	Prefiltered int
+	Groups      int
+	MPMStates   int
+}
+
+var (
+	_ ids.Engine    = (*Engine)(nil)
+	_ ids.Validator = (*Engine)(nil)
+)
+
+var generation atomic.Uint32
+
+// Name implements ids.Engine.
+func (e *Engine) Name() string { return PluginName }
+
+// Stats returns the engine's build statistics.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// Validate implements ids.Validator: a built engine is valid.
+func (e *Engine) Validate() error { return nil }
+
+// NewFromConfig loads the configured files and builds an engine. A
+// signature that does not parse is skipped (and counted in Stats) unless
+// cfg.Strict; the error then joins every signature error.
+func NewFromConfig(cfg ids.Config) (*Engine, error) {
+	vars := DefaultVars()
+	for _, v := range cfg.AddressVars {
+		s := "["
+		for i, p := range v.Prefixes {
+			if i > 0 {
+				s += ","
+			}
+			s += p.String()
+		}
+		s += "]"
+		if len(v.Prefixes) == 0 {
+			s = "any"
+		}
+		if v.Negated {
+			s = "!" + s
+		}
+		vars.Addr[v.Name] = s
+	}
+	for k, v := range cfg.PortVars {
+		vars.Port[k] = v
+	}
+	opt := LoadOptions{Vars: vars, Disabled: map[uint32]bool{}}
+	for _, sid := range cfg.Disabled {
+		opt.Disabled[sid] = true
+	}
+	res := &LoadResult{}
+	for _, f := range cfg.Files {
+		if !filepath.IsAbs(f) && cfg.Dir != "" {
+			f = filepath.Join(cfg.Dir, f)
+		}
+		if err := LoadFile(f, opt, res); err != nil {
+			return nil, fmt.Errorf("signatures: %w", err)
+		}
+	}
+	if cfg.Strict && len(res.Errors) > 0 {
+		errs := make([]error, len(res.Errors))
+		for i, e := range res.Errors {
+			errs[i] = e
+		}
+		return nil, errors.Join(errs...)
+	}
+	e, err := Build(res.Sigs)
+	if err != nil {
+		return nil, err
+	}
+	e.stats.Failed = len(res.Errors)
+	return e, nil
+}
+
+// group is the signatures that may match one kind of packet (transport
+// or application protocol, and direction), with one prefilter per
+// buffer their fast patterns are in.
+type group struct {
+	mpm [NumBuffers]*bufMPM
+	// always are the ids of signatures without a fast pattern, sorted.
+	always []uint32
+	nsigs  int
+}
+
+type bufMPM struct {
+	m *mpm.Matcher
+	// sigs[i] are the signature ids whose fast pattern is pattern i.
+	sigs [][]uint32
+}

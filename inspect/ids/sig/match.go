@@ -1,0 +1,284 @@
+package sig
+
+import (
+	"slices"
+
+	"github.com/septa-fw/septa/inspect/appid"
+	"github.com/septa-fw/septa/inspect/ids"
+	"github.com/septa-fw/septa/inspect/ids/internal/mpm"
+	"github.com/septa-fw/septa/inspect/packet"
+)
+
+// Scratch is a worker's matching state for one engine: prefilter hits,
+// candidate list, buffers built for the current packet and threshold
+// state. It is not safe for concurrent use.
+type Scratch struct {
+	e     *Engine
+	st    state
+	hits  [NumBuffers]*mpm.Hits
+	cands []uint32
+	seen  []uint32 // stamp per signature id
+	gen   uint32
+
+	// Buffers of the current packet, computed on first use.
+	done     [NumBuffers]bool
+	have     [NumBuffers]bool
+	bufs     [NumBuffers][]byte
+	own      [NumBuffers][]byte // storage for buffers septa builds
+	dot      [NumBuffers][]byte // dotprefix copies
+	dotOK    [NumBuffers]bool
+	req      httpMsg
+	resp     httpMsg
+	httpDone bool
+
+	thr thresholds
+}
+
+var _ ids.Scratch = (*Scratch)(nil)
+
+// Engine implements ids.Scratch.
+func (sc *Scratch) Engine() ids.Engine { return sc.e }
+
+// NewScratch implements ids.Engine.
+func (e *Engine) NewScratch() ids.Scratch { return e.newScratch() }
+
+func (e *Engine) newScratch() *Scratch {
+	sc := &Scratch{e: e, cands: make([]uint32, 0, len(e.sigs)), seen: make([]uint32, len(e.sigs))}
+	maxPats := 0
+	for _, g := range e.group {
+		if g == nil {
+			continue
+		}
+		for _, m := range g.mpm {
+			if m != nil && len(m.sigs) > maxPats {
+				maxPats = len(m.sigs)
+			}
+		}
+	}
+	for b := range sc.hits {
+		sc.hits[b] = mpm.NewHits(maxPats)
+	}
+	sc.st.latinBuf = make([]byte, 0, 4096)
+	sc.thr.init()
+	return sc
+}
+
+// Inspect implements ids.Engine.
+func (e *Engine) Inspect(in *ids.Input, s ids.Scratch, res *ids.Result) {
+	res.Reset()
+	sc, ok := s.(*Scratch)
+	if !ok || sc.e != e || in.Packet == nil {
+		return
+	}
+	e.inspect(in, sc, res)
+}
+
+func (e *Engine) inspect(in *ids.Input, sc *Scratch, res *ids.Result) {
+	p := in.Packet
+	st := &sc.st
+	st.in, st.pkt, st.toServer, st.flow = in, p, in.Dir != ids.ToClient, in.Flow
+	if f := in.Flow; f != nil && f.Gen != e.gen {
+		*f = ids.Flow{Gen: e.gen}
+	}
+	sc.done = [NumBuffers]bool{}
+	sc.dotOK = [NumBuffers]bool{}
+	sc.httpDone = false
+	sc.gen++
+	if sc.gen == 0 {
+		clear(sc.seen)
+		sc.gen = 1
+	}
+	sc.cands = sc.cands[:0]
+
+	toClient := !st.toServer
+	class := classIP
+	switch p.Proto {
+	case packet.ProtoTCP:
+		class = classTCP
+	case packet.ProtoUDP:
+		class = classUDP
+	case packet.ProtoICMP, packet.ProtoICMPv6:
+		class = classICMP
+	}
+	e.prefilter(sc, e.group[groupIndex(classIP, toClient)])
+	if class != classIP {
+		e.prefilter(sc, e.group[groupIndex(class, toClient)])
+	}
+	if in.App != appid.Unknown {
+		e.prefilter(sc, e.group[groupIndex(classApp0+int(in.App), toClient)])
+	}
+	slices.Sort(sc.cands)
+	for _, id := range sc.cands {
+		s := e.sigs[id]
+		if !e.matchSig(sc, s) {
+			continue
+		}
+		if !sc.thr.allow(s, id, in) {
+			e.post(st, s)
+			continue
+		}
+		e.post(st, s)
+		if s.Action == ids.ActionPass {
+			if res.Verdict == packet.Inspect {
+				res.Verdict = packet.Allow
+			}
+			return
+		}
+		if dedup(s, p) && in.Flow != nil && alerted(in.Flow, id) {
+			continue
+		}
+		if s.noalert {
+			continue
+		}
+		res.Add(ids.Alert{Action: s.Action, GID: s.GID, SID: s.SID, Rev: s.Rev, Priority: uint8(s.Priority), Msg: s.Msg, Class: s.Class})
+		if s.Action == ids.ActionDrop || s.Action == ids.ActionReject {
+			res.Verdict, res.Reason = packet.Deny, packet.ReasonSignature
+		}
+	}
+}
+
+func (e *Engine) post(st *state, s *Signature) {
+	for _, a := range s.postMatch {
+		a.apply(st)
+	}
+}
+
+// dedup says whether s's matches are remembered per flow: a signature on
+// the growing stream or app fields would otherwise alert on every later
+// packet of the flow.
+func dedup(s *Signature, p *packet.Packet) bool {
+	return !s.pktOnly && s.Proto != ProtoTCPPkt && p.Proto != packet.ProtoICMP && p.Proto != packet.ProtoICMPv6
+}
+
+// alerted reports whether id already alerted on f, and remembers it.
+func alerted(f *ids.Flow, id uint32) bool {
+	for _, a := range f.Alerted[:f.NAlerted] {
+		if a == id {
+			return true
+		}
+	}
+	if int(f.NAlerted) < len(f.Alerted) {
+		f.Alerted[f.NAlerted] = id
+		f.NAlerted++
+	}
+	return false
+}
+
+// prefilter adds g's candidates for this packet.
+func (e *Engine) prefilter(sc *Scratch, g *group) {
+	if g == nil {
+		return
+	}
+	for _, id := range g.always {
+		sc.addCand(id)
+	}
+	for b := Buffer(0); b < NumBuffers; b++ {
+		bm := g.mpm[b]
+		if bm == nil {
+			continue
+		}
+		h := sc.hits[b]
+		h.Reset()
+		if b == BufPayload {
+			bm.m.Scan(sc.st.pkt.Payload, h)
+			if sc.st.pkt.Proto == packet.ProtoTCP {
+				bm.m.Scan(sc.stream(), h)
+			}
+		} else if buf, ok := sc.buffer(b); ok {
+			bm.m.Scan(buf, h)
+		}
+		for _, pi := range h.IDs {
+			for _, id := range bm.sigs[pi] {
+				sc.addCand(id)
+			}
+		}
+	}
+}
+
+func (sc *Scratch) addCand(id uint32) {
+	if sc.seen[id] == sc.gen {
+		return
+	}
+	sc.seen[id] = sc.gen
+	sc.cands = append(sc.cands, id)
+}
+
+func (sc *Scratch) stream() []byte {
+	if sc.st.toServer {
+		return sc.st.in.Stream[0]
+	}
+	return sc.st.in.Stream[1]
+}
+
+// matchSig runs s's whole chain on the current packet.
+func (e *Engine) matchSig(sc *Scratch, s *Signature) bool {
+	st := &sc.st
+	p := st.pkt
+	switch s.Proto {
+	case ProtoTCP, ProtoTCPPkt, ProtoTCPStream:
+		if p.Proto != packet.ProtoTCP {
+			return false
+		}
+	case ProtoUDP:
+		if p.Proto != packet.ProtoUDP {
+			return false
+		}
+	case ProtoICMP:
+		if p.Proto != packet.ProtoICMP && p.Proto != packet.ProtoICMPv6 {
+			return false
+		}
+	}
+	if !matchHeader(s, p) {
+		return false
+	}
+	for _, c := range s.checks {
+		if !c.check(st) {
+			return false
+		}
+	}
+	st.budget = maxBacktrack
+	for _, l := range s.lists {
+		if !sc.matchList(s, l) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchHeader(s *Signature, p *packet.Packet) bool {
+	fwd := s.src.matchAddr(p.Src) && s.dst.matchAddr(p.Dst) && s.sport.matchPort(p.SrcPort) && s.dport.matchPort(p.DstPort)
+	if fwd || !s.Bidir {
+		return fwd
+	}
+	return s.src.matchAddr(p.Dst) && s.dst.matchAddr(p.Src) && s.sport.matchPort(p.DstPort) && s.dport.matchPort(p.SrcPort)
+}
+
+func (sc *Scratch) matchList(s *Signature, l *list) bool {
+	st := &sc.st
+	if l.buf == BufPayload {
+		p := st.pkt
+		if s.Proto != ProtoTCPStream && len(p.Payload) > 0 && st.evalSteps(p.Payload, 0, l.steps) {
+			return true
+		}
+		if p.Proto == packet.ProtoTCP && s.Proto != ProtoTCPPkt && !s.pktOnly {
+			if b := sc.stream(); len(b) > 0 {
+				return st.evalSteps(b, 0, l.steps)
+			}
+		}
+		return false
+	}
+	buf, ok := sc.buffer(l.buf)
+	if !ok {
+		return false
+	}
+	st.dotprefixed = false
+	if l.dotprefix {
+		if !sc.dotOK[l.buf] {
+			sc.dot[l.buf] = append(append(sc.dot[l.buf][:0], '.'), buf...)
+			sc.dotOK[l.buf] = true
+		}
+		buf = sc.dot[l.buf]
+		st.dotprefixed = true
+	}
+	return st.evalSteps(buf, 0, l.steps)
+}

@@ -1,0 +1,62 @@
+package sig
+
+import (
+	"unicode/utf8"
+
+	"github.com/septa-fw/septa/inspect/ids"
+	"github.com/septa-fw/septa/inspect/packet"
+)
+
+type bitsFlow = ids.Flow
+
+// state is the matching context of one signature on one packet; it lives
+// in the Scratch.
+type state struct {
+	in       *ids.Input
+	pkt      *packet.Packet
+	toServer bool
+	flow     *ids.Flow
+	vars     [maxVars]uint64
+	// budget bounds backtracking per signature (Suricata's
+	// inspection recursion limit).
+	budget      int
+	dotprefixed bool
+	latinBuf    []byte
+}
+
+// maxBacktrack is the budget of content retries per signature.
+const maxBacktrack = 3000
+
+// evalSteps runs a buffer's remaining steps from cursor cur.
+func (st *state) evalSteps(buf []byte, cur int, rest []step) bool {
+	if len(rest) == 0 {
+		return true
+	}
+	return rest[0].eval(st, buf, cur, rest[1:])
+}
+
+// latin1 returns b re-encoded so that each byte is one rune (Latin-1 to
+// UTF-8), or false when b is ASCII and needs no change. The result lives
+// in the scratch until the next call.
+func (st *state) latin1(b []byte) ([]byte, bool) {
+	ascii := true
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return b, false
+	}
+	out := st.latinBuf[:0]
+	for _, c := range b {
+		if c < utf8.RuneSelf {
+			out = append(out, c)
+		} else {
+			out = append(out, 0xc0|c>>6, 0x80|c&0x3f)
+		}
+	}
+	st.latinBuf = out
+	return out, true
+}
