@@ -166,6 +166,7 @@ type Worker struct {
 	table *flowTable
 	pool  *bufPool
 	pkt   packet.Packet
+	in    appid.Input
 	info  appid.Info
 	facts Facts
 	held  int // flows holding packets
@@ -352,13 +353,16 @@ func (w *Worker) track(f *flow, dir int) {
 
 // identify runs app-ID over what the streams hold.
 func (w *Worker) identify(f *flow) {
-	in := appid.Input{Transport: appid.TCP, ToServer: f.streams[0].contiguous(), ToClient: f.streams[1].contiguous()}
+	// The input lives in the worker: detectors are called through
+	// function values, so a local would escape to the heap per packet.
+	in := &w.in
+	*in = appid.Input{Transport: appid.TCP, ToServer: f.streams[0].contiguous(), ToClient: f.streams[1].contiguous()}
 	if f.proto == packet.ProtoUDP {
 		in.Transport = appid.UDP
 	}
 	in.ServerPort = f.serverPort()
 	w.info = appid.Info{}
-	switch appid.Identify(&in, &w.info) {
+	switch appid.Identify(in, &w.info) {
 	case appid.Yes:
 		f.app, f.appDone = w.info.App, true
 	case appid.No:

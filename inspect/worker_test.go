@@ -250,3 +250,74 @@ func TestFlowSize(t *testing.T) {
 		t.Errorf("a flow entry takes %d bytes, want under 1 KiB", FlowSize)
 	}
 }
+
+// BenchmarkWorkerHandle is the inspector's own cost per queued packet:
+// each op is one new flow's first two queued packets (the client's ACK
+// and its HTTP request), decided by an app rule, through Handle with a
+// verdicter that records nothing. The queue's syscalls are not included.
+func BenchmarkWorkerHandle(b *testing.B) {
+	pol := compilePolicy(b, `
+[[rules]]
+name = "web"
+from = "any"
+to = "any"
+ports = ["tcp/80"]
+app = "http"
+action = "allow"
+`, "")
+	var ptr atomic.Pointer[Policy]
+	ptr.Store(pol)
+	w := NewWorker(Config{MaxFlows: 1024, AllowMark: allowMark, DenyMark: denyMark, VerdictMask: verdictMask},
+		Deps{Policy: &ptr, Verdicter: nopVerdicter{}})
+	const flows = 4096
+	pkts := make([][2][]byte, flows)
+	for i := range pkts {
+		c := &tcpConn{t: b, client: net.IP{10, 1, byte(i >> 8), byte(i)}, server: net.IP{10, 3, 1, 10}, cport: 40000, sport: 80, cseq: 1, sseq: 1}
+		pkts[i] = [2][]byte{c.pkt(true, "A", ""), c.pkt(true, "PA", "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n")}
+	}
+	qp := &Packet{Hook: HookInput}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		p := &pkts[i%flows]
+		qp.ID, qp.Payload = uint32(2*i), p[0]
+		w.Handle(qp)
+		qp.ID, qp.Payload = uint32(2*i+1), p[1]
+		w.Handle(qp)
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/packet")
+}
+
+type nopVerdicter struct{}
+
+func (nopVerdicter) Verdict(uint32, bool, uint32) {}
+
+// TestWorkerNoAllocs: a new flow's packets, decided by app-ID, allocate
+// nothing in the inspector (no event sink: events are per flow, and off
+// the packet path's budget).
+func TestWorkerNoAllocs(t *testing.T) {
+	pol := compilePolicy(t, testPolicy, testInventory)
+	var ptr atomic.Pointer[Policy]
+	ptr.Store(pol)
+	w := NewWorker(Config{MaxFlows: 64, AllowMark: allowMark, DenyMark: denyMark, VerdictMask: verdictMask},
+		Deps{Policy: &ptr, Verdicter: nopVerdicter{}})
+	var pkts [][2][]byte
+	for i := range 256 {
+		c := &tcpConn{t: t, client: net.IP{10, 3, 2, byte(i)}, server: net.IP{10, 3, 3, 10}, cport: 40000, sport: 5432, cseq: 1, sseq: 1}
+		pkts = append(pkts, [2][]byte{c.pkt(true, "A", ""), c.pkt(true, "PA", "\x00\x00\x00\x08\x04\xd2\x16\x2f")})
+	}
+	qp := &Packet{Hook: HookInput}
+	i := 0
+	n := testing.AllocsPerRun(200, func() {
+		p := &pkts[i%len(pkts)]
+		qp.Payload = p[0]
+		w.Handle(qp)
+		qp.Payload = p[1]
+		w.Handle(qp)
+		i++
+	})
+	if n != 0 {
+		t.Errorf("a new flow's packets allocate %v times, want 0", n)
+	}
+}
