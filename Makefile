@@ -12,7 +12,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHCOUNT ?= 10
 
-.PHONY: all build test unit integration race lint fuzz bench examples docs deb rpm package-test clean
+.PHONY: all build test unit integration race lint fuzz bench examples demo docs deb rpm package-test clean
 
 all: build
 
@@ -21,7 +21,12 @@ build:
 	@if [ -d cmd/septad ] && ls cmd/septad/*.go >/dev/null 2>&1; then \
 		$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/septad ./cmd/septad; fi
 
-# The quick start: check every shipped example policy with septa itself.
+# The quick start (root): a lab of network namespaces, septad on its
+# servers, real traffic, and septa showing what the policy does.
+demo: build
+	$(GO) run ./integration/demo -bin $(BIN)
+
+# Check every shipped example policy with septa itself.
 examples: build
 	@for d in packaging/examples/*/policy.d; do $(BIN)/septa check "$$d" || exit 1; done
 

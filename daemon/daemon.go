@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/septa-fw/septa/daemon/events"
 	"github.com/septa-fw/septa/inspect"
+	"github.com/septa-fw/septa/inspect/ids"
 	"github.com/septa-fw/septa/inspect/packet"
 	"github.com/septa-fw/septa/inspect/userid"
 	"github.com/septa-fw/septa/nft"
@@ -31,6 +32,7 @@ type Daemon struct {
 	fw     *nft.Firewall
 	caps   nft.Caps
 	policy atomic.Pointer[inspect.Policy] // what the workers evaluate
+	ids    atomic.Pointer[inspect.IDSEngine]
 	idmap  *userid.Map
 	local  *userid.Local
 
@@ -162,6 +164,11 @@ func (d *Daemon) Start(ctx context.Context) error {
 // apply makes a compiled policy the kernel's and the inspector's.
 func (d *Daemon) apply(res *rules.Result, gen uint64, trigger string) error {
 	start := time.Now()
+	engine, err := d.buildIDS(res.Policy)
+	if err != nil {
+		d.recordReload(trigger, ReloadStatus{Generation: gen - 1, Error: err.Error()})
+		return fmt.Errorf("daemon: generation %d: %w", gen, err)
+	}
 	r, err := d.fw.Apply(res.Policy, gen)
 	st := ReloadStatus{Generation: gen, Duration: time.Since(start), Changed: true, Warnings: warningsText(res.Warnings)}
 	if err != nil {
@@ -169,6 +176,7 @@ func (d *Daemon) apply(res *rules.Result, gen uint64, trigger string) error {
 		d.recordReload(trigger, st)
 		return fmt.Errorf("daemon: apply generation %d: %w", gen, err)
 	}
+	d.ids.Store(&inspect.IDSEngine{Engine: engine})
 	d.policy.Store(inspect.NewPolicy(res.Policy, gen))
 	d.mu.Lock()
 	d.current, d.gen, d.applied = res, gen, time.Now()
@@ -297,6 +305,30 @@ func prefixesEqual[T comparable](a, b []T) bool {
 	return true
 }
 
+// buildIDS builds the signature engine of a policy, or nil when it has no
+// [ids] table. Bad signatures are skipped and counted by the engine; an
+// engine that cannot be built at all refuses the policy.
+func (d *Daemon) buildIDS(p *ir.Policy) (ids.Engine, error) {
+	if p.IDS == nil || len(p.IDS.Files) == 0 {
+		return nil, nil
+	}
+	cfg := ids.Config{Files: p.IDS.Files, Disabled: p.IDS.Disabled, PortVars: map[string]string{},
+		Logger: d.log.With("component", "ids")}
+	for _, v := range p.IDS.AddressVars {
+		cfg.AddressVars = append(cfg.AddressVars, ids.AddressVar{Name: v.Name, Prefixes: v.Prefixes, Negated: v.Negated})
+	}
+	for _, v := range p.IDS.PortVars {
+		cfg.PortVars[v.Name] = v.Value
+	}
+	start := time.Now()
+	e, err := ids.New("signature", cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.log.Info("signature engine built", "files", len(cfg.Files), "duration", time.Since(start))
+	return e, nil
+}
+
 // Last is the outcome of the last reload.
 func (d *Daemon) Last() ReloadStatus {
 	d.mu.Lock()
@@ -329,7 +361,7 @@ func (d *Daemon) startInspector(ctx context.Context) error {
 		}
 		w := inspect.NewWorker(icfg, inspect.Deps{
 			Policy: &d.policy, Verdicter: q, Local: d.local, Remote: d.idmap,
-			Sink: events.InspectorSink{Bus: d.bus, Enrich: d.enrich},
+			Sink: events.InspectorSink{Bus: d.bus, Enrich: d.enrich}, IDS: &d.ids,
 		})
 		d.queues = append(d.queues, q)
 		d.workers = append(d.workers, w)

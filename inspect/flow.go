@@ -4,8 +4,10 @@ import (
 	"unsafe"
 
 	"github.com/septa-fw/septa/inspect/appid"
+	"github.com/septa-fw/septa/inspect/ids"
 	"github.com/septa-fw/septa/inspect/packet"
 	"github.com/septa-fw/septa/inspect/userid"
+	"github.com/septa-fw/septa/rules/ir"
 )
 
 // flow is what a worker keeps of one flow under inspection, and for a
@@ -40,8 +42,13 @@ type flow struct {
 
 	decided  bool
 	decision Decision
-	mark     uint32 // packet mark bits of the verdict
-	packets  [2]uint32
+	// idsActive: the flow is allowed and its signatures are inspected;
+	// idsMode says whether a match blocks it.
+	idsActive bool
+	idsMode   ir.IDSMode
+	ids       ids.Flow
+	mark      uint32 // packet mark bits of the verdict
+	packets   [2]uint32
 
 	// LRU list, by index into the table's flows; -1 ends.
 	prev, next int32

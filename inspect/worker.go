@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/septa-fw/septa/inspect/appid"
+	"github.com/septa-fw/septa/inspect/ids"
 	"github.com/septa-fw/septa/inspect/packet"
 	"github.com/septa-fw/septa/inspect/userid"
 	"github.com/septa-fw/septa/rules/ir"
@@ -130,6 +131,10 @@ type Event struct {
 	Groups   []string
 	Process  string
 	Packets  [2]uint32 // client to server, server to client
+	// Alert is set when the event is a signature match rather than a
+	// decision; Action then says what happened to the flow (allow for
+	// detect, deny when prevent blocked it).
+	Alert *ids.Alert
 }
 
 // Stats are a worker's counters.
@@ -144,6 +149,8 @@ type Stats struct {
 	Panics      atomic.Uint64
 	Overlaps    atomic.Uint64 // TCP overlaps with different bytes
 	Late        atomic.Uint64 // packets of flows decided already
+	IDSPackets  atomic.Uint64 // packets the signature engine inspected
+	Alerts      atomic.Uint64 // signature matches reported
 	Verdicts    [packet.NumReasons]atomic.Uint64
 	ActiveFlows atomic.Int64
 }
@@ -160,7 +167,7 @@ type Worker struct {
 	procs     Processes
 	sink      Sink
 	now       func() time.Time
-	failMode  func() ir.FailMode
+	ids       *atomic.Pointer[IDSEngine]
 
 	mu    sync.Mutex // guards everything below: Handle and Sweep
 	table *flowTable
@@ -168,8 +175,13 @@ type Worker struct {
 	pkt   packet.Packet
 	in    appid.Input
 	info  appid.Info
-	facts Facts
-	held  int // flows holding packets
+	// The signature engine's per-worker state, for the engine it was made
+	// by (a reload makes a new one).
+	scratch ids.Scratch
+	idsIn   ids.Input
+	idsRes  ids.Result
+	facts   Facts
+	held    int // flows holding packets
 
 	Stats Stats
 }
@@ -184,14 +196,20 @@ type Deps struct {
 	Processes Processes
 	Sink      Sink
 	Now       func() time.Time
+	// IDS is the signature engine for flows whose rule asks for it; nil
+	// or holding nil when the policy has none. Reload swaps it.
+	IDS *atomic.Pointer[IDSEngine]
 }
+
+// IDSEngine holds the signature engine the workers use.
+type IDSEngine struct{ Engine ids.Engine }
 
 // NewWorker returns a worker for one queue.
 func NewWorker(cfg Config, d Deps) *Worker {
 	cfg = cfg.withDefaults()
 	w := &Worker{
 		cfg: cfg, policy: d.Policy, verdicter: d.Verdicter, local: d.Local, remote: d.Remote,
-		procs: d.Processes, sink: d.Sink, now: d.Now,
+		procs: d.Processes, sink: d.Sink, now: d.Now, ids: d.IDS,
 		table: newFlowTable(cfg.MaxFlows),
 		pool:  newBufPool(cfg.Depth, cfg.MaxBuffered*2),
 	}
@@ -249,13 +267,18 @@ func (w *Worker) handle(qp *Packet) {
 	}
 	f.packets[dir]++
 	f.seen = nanos
-	if f.decided {
+	if f.decided && !f.idsActive {
 		// Queued before the kernel took the flow over.
 		w.Stats.Late.Add(1)
 		w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask|f.mark)
 		return
 	}
 	w.track(f, dir)
+	if f.idsActive {
+		w.inspectIDS(f, dir, now)
+		w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask|f.mark)
+		return
+	}
 	pol := w.policy.Load()
 	if pol == nil {
 		w.verdicter.Verdict(qp.ID, w.failOpen(), qp.Mark&^w.cfg.VerdictMask)
@@ -276,7 +299,7 @@ func (w *Worker) handle(qp *Packet) {
 		w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask)
 		return
 	}
-	w.finish(pol, f, d, now)
+	w.finish(pol, f, d, now, dir)
 	w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask|f.mark)
 }
 
@@ -322,11 +345,14 @@ func (w *Worker) track(f *flow, dir int) {
 		case p.Flags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn|packet.TCPAck:
 			f.state = stateSynAck
 			s.base, s.haveBase = p.Seq+1, true
-		case f.state == stateSynAck:
+		case f.state == stateSynAck, f.state == stateNew && p.Flags&packet.TCPAck != 0:
+			// The kernel passes the handshake of inspected flows without
+			// queueing it (nft/planner.go), so a flow's first queued
+			// packet is usually the client's ACK: the flow is established.
 			f.state = stateEstablished
 		}
 	}
-	if len(p.Payload) == 0 || f.appDone {
+	if len(p.Payload) == 0 || f.appDone && !f.idsActive {
 		return
 	}
 	if s.buf == nil {
@@ -348,7 +374,9 @@ func (w *Worker) track(f *flow, dir int) {
 	if s.overlapDiff != before {
 		w.Stats.Overlaps.Add(1)
 	}
-	w.identify(f)
+	if !f.appDone {
+		w.identify(f)
+	}
 }
 
 // identify runs app-ID over what the streams hold.
@@ -440,7 +468,10 @@ func (w *Worker) decide(pol *Policy, f *flow, now time.Time, force bool) Decisio
 
 // finish records a decision: the flow's verdict mark, the held packets'
 // verdicts, the event, and the buffers back to the pool.
-func (w *Worker) finish(pol *Policy, f *flow, d Decision, now time.Time) {
+//
+// dir is the direction of the packet in w.pkt that led to the decision,
+// or -1 when there is none (the hold timeout).
+func (w *Worker) finish(pol *Policy, f *flow, d Decision, now time.Time, dir int) {
 	f.decided, f.decision = true, d
 	if d.Action == ir.ActionAllow || d.Observe {
 		f.mark = w.cfg.AllowMark
@@ -452,6 +483,32 @@ func (w *Worker) finish(pol *Policy, f *flow, d Decision, now time.Time) {
 		reason = packet.ReasonObserve
 	}
 	w.Stats.Verdicts[reason].Add(1)
+	if d.Action == ir.ActionAllow && (d.IDS == ir.IDSDetect || d.IDS == ir.IDSPrevent) && w.engine() != nil {
+		// The flow stays with the inspector for its signatures: no mark,
+		// so its packets keep coming, up to the inspection depth. The
+		// held packets are inspected before they are released, so that
+		// in prevent mode a malicious request never reaches the server.
+		f.idsActive, f.idsMode, f.mark = true, d.IDS, 0
+		if w.sink != nil {
+			w.sink.Emit(w.event(pol, f, d, now))
+		}
+		if dir < 0 {
+			// No packet at hand: the engine sees the flow's client
+			// side with the streams so far.
+			c, sv := f.client(), f.server()
+			w.pkt = packet.Packet{Src: c.Addr(), Dst: sv.Addr(), SrcPort: c.Port(), DstPort: sv.Port(), Proto: f.proto}
+			dir = 0
+		}
+		w.inspectIDS(f, dir, now)
+		for i := range f.nheld {
+			w.verdicter.Verdict(f.held[i], true, f.mark)
+		}
+		if f.nheld > 0 {
+			w.held--
+		}
+		f.nheld, f.heldSince = 0, 0
+		return
+	}
 	for i := range f.nheld {
 		w.verdicter.Verdict(f.held[i], true, f.mark)
 	}
@@ -479,6 +536,89 @@ func (w *Worker) event(pol *Policy, f *flow, d Decision, now time.Time) *Event {
 		if w.info.App == f.app {
 			e.SNI, e.HTTPHost = string(w.info.SNI), string(w.info.HTTPHost)
 		}
+	}
+	if f.user != nil {
+		e.User, e.Groups = f.user.Name, f.user.Groups
+	}
+	return e
+}
+
+// maxIDSPackets bounds the packets of one flow the signature engine
+// inspects; after them (or the stream depth) the kernel takes the flow.
+const maxIDSPackets = 64
+
+func (w *Worker) engine() ids.Engine {
+	if w.ids == nil {
+		return nil
+	}
+	if h := w.ids.Load(); h != nil {
+		return h.Engine
+	}
+	return nil
+}
+
+// inspectIDS runs the signature engine over the packet just tracked (dir
+// is its direction) and the streams. Alerts become events; in prevent
+// mode a drop or reject signature denies the flow. When the streams reach
+// the inspection depth, the flow is allowed and leaves the queue.
+func (w *Worker) inspectIDS(f *flow, dir int, now time.Time) {
+	eng := w.engine()
+	if eng == nil {
+		f.idsActive, f.mark = false, w.cfg.AllowMark
+		return
+	}
+	if w.scratch == nil || w.scratch.Engine() != eng {
+		w.scratch = eng.NewScratch()
+	}
+	w.Stats.IDSPackets.Add(1)
+	in := &w.idsIn
+	*in = ids.Input{
+		Packet: &w.pkt, Key: f.key, Dir: ids.ToServer, Established: f.state >= stateEstablished || f.proto != packet.ProtoTCP,
+		App: f.app, Stream: [2][]byte{f.streams[0].contiguous(), f.streams[1].contiguous()}, Now: now.UnixNano(), Flow: &f.ids,
+	}
+	if dir == 1 {
+		in.Dir = ids.ToClient
+	}
+	if w.info.App == f.app && f.app != appid.Unknown {
+		in.Info = &w.info
+	}
+	res := &w.idsRes
+	res.Reset()
+	eng.Inspect(in, w.scratch, res)
+	block := res.Verdict == packet.Deny && f.idsMode == ir.IDSPrevent
+	for i := range res.NAlerts {
+		a := res.Alerts[i]
+		if a.Noalert {
+			continue
+		}
+		w.Stats.Alerts.Add(1)
+		if w.sink != nil {
+			e := w.alertEvent(f, &a, block, now)
+			w.sink.Emit(e)
+		}
+	}
+	switch {
+	case block:
+		f.idsActive, f.mark = false, w.cfg.DenyMark
+		f.decision.Action, f.decision.Reason = ir.ActionDeny, packet.ReasonSignature
+		w.Stats.Verdicts[packet.ReasonSignature].Add(1)
+	case res.Verdict == packet.Allow, f.streams[0].full() && f.streams[1].full(),
+		f.packets[0]+f.packets[1] >= maxIDSPackets:
+		f.idsActive, f.mark = false, w.cfg.AllowMark
+	default:
+		return
+	}
+	f.streams[0].release(w.pool)
+	f.streams[1].release(w.pool)
+}
+
+func (w *Worker) alertEvent(f *flow, a *ids.Alert, blocked bool, now time.Time) *Event {
+	alert := *a
+	e := &Event{Time: now, Src: f.client(), Dst: f.server(), Proto: f.proto, Hook: f.hook,
+		Action: ir.ActionAllow, Reason: packet.ReasonSignature, App: f.app.String(), Packets: f.packets,
+		Process: f.process, Alert: &alert}
+	if blocked {
+		e.Action = ir.ActionDeny
 	}
 	if f.user != nil {
 		e.User, e.Groups = f.user.Name, f.user.Groups
@@ -518,7 +658,7 @@ func (w *Worker) Sweep() {
 			if f.nheld > 0 && !f.decided && f.heldSince <= deadline {
 				w.Stats.HoldTimeout.Add(1)
 				f.appDone = true
-				w.finish(pol, f, w.decide(pol, f, now, true), now)
+				w.finish(pol, f, w.decide(pol, f, now, true), now, -1)
 			}
 		}
 	}

@@ -95,4 +95,3 @@ func waitListeningB(tb testing.TB, h *lab.Host, port uint16) {
 	}
 	tb.Fatalf("nothing listens on %s:%d", h.Name, port)
 }
-

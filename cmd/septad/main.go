@@ -12,6 +12,8 @@ import (
 	"runtime/pprof"
 
 	"github.com/septa-fw/septa/daemon"
+	// The compiled-in IDS plugins.
+	_ "github.com/septa-fw/septa/inspect/ids/sig"
 	"github.com/septa-fw/septa/version"
 )
 

@@ -19,7 +19,17 @@ func FromInspect(e *inspect.Event) *Event {
 	if !e.Observe && (e.Action == ir.ActionDeny || e.Action == ir.ActionReject) {
 		kind = KindDrop
 	}
+	var alert Alert
+	if a := e.Alert; a != nil {
+		kind = KindAlert
+		alert = Alert{Action: AlertAllowed, GID: a.GID, SID: a.SID, Rev: a.Rev, Signature: a.Msg,
+			Category: a.Class, Severity: int(a.Priority)}
+		if e.Action != ir.ActionAllow {
+			alert.Action = AlertBlocked
+		}
+	}
 	return &Event{
+		Alert:           alert,
 		Kind:            kind,
 		Time:            e.Time,
 		FlowID:          FlowID(e.Src, e.Dst, e.Proto, e.Time),

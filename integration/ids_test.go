@@ -1,0 +1,99 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/septa-fw/septa/daemon/events"
+	"github.com/septa-fw/septa/integration/lab"
+)
+
+const idsSignatures = `alert http any any -> $HOME_NET any (msg:"SEPTA-TEST traversal in URI"; flow:established,to_server; http.uri; content:"../"; sid:9000001; rev:1;)
+drop http any any -> $HOME_NET any (msg:"SEPTA-TEST shell in URI"; flow:established,to_server; http.uri; content:"/bin/sh"; nocase; sid:9000002; rev:1;)
+`
+
+func idsPolicy(mode, rulesFile string) string {
+	return fmt.Sprintf(`
+[settings]
+default = "deny"
+[[rules]]
+name = "web-ids"
+direction = "in"
+from = "any"
+to = "self"
+ports = ["tcp/80"]
+ids = %q
+action = "allow"
+[ids]
+signatures = [%q]
+`, mode, rulesFile)
+}
+
+// TestIPS: inside an allowed HTTP flow, a request matching a drop
+// signature never reaches the server in prevent mode, and its alert is
+// reported; in detect mode the same request passes and is reported.
+func TestIPS(t *testing.T) {
+	for _, mode := range []string{"prevent", "detect"} {
+		t.Run(mode, func(t *testing.T) {
+			l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
+			client, web := l.Host("dev-1"), l.Host("prod-web")
+			counter := &hostCounter{seen: map[string]int{}}
+			serveHTTP(t, web, 80, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				counter.ServeHTTP(w, r)
+			}))
+			rulesFile := filepath.Join(t.TempDir(), "test.rules")
+			if err := os.WriteFile(rulesFile, []byte(idsSignatures), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			sd := startSeptad(t, web, idsPolicy(mode, rulesFile), "")
+			get := func(path string) error {
+				req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s%s", web.V4, path), nil)
+				req.Host = "shop.example"
+				resp, err := httpClient(client, 3*time.Second).Do(req)
+				if err != nil {
+					return err
+				}
+				resp.Body.Close()
+				return nil
+			}
+			if err := get("/index.html"); err != nil {
+				t.Fatalf("a benign request: %v", err)
+			}
+			err := get("/cgi-bin/run?cmd=/bin/sh")
+			served := counter.count("shop.example")
+			switch mode {
+			case "prevent":
+				if err == nil || served != 1 {
+					t.Errorf("prevent: the attack must not reach the server: err %v, server saw %d requests", err, served)
+				}
+			case "detect":
+				if err != nil || served != 2 {
+					t.Errorf("detect: the request must pass: err %v, server saw %d requests", err, served)
+				}
+			}
+			var alerts []events.Event
+			ok := pollFor(5*time.Second, func() bool {
+				out, err := sd.run("alerts", "--json")
+				if err != nil {
+					return false
+				}
+				alerts = nil
+				jsonOut(t, out, &alerts)
+				return len(alerts) > 0
+			})
+			if !ok {
+				t.Fatalf("no alert reported")
+			}
+			a := alerts[len(alerts)-1]
+			wantAction := map[string]string{"prevent": events.AlertBlocked, "detect": events.AlertAllowed}[mode]
+			if a.Alert.SID != 9000002 || a.Alert.Action != wantAction || !strings.Contains(a.Alert.Signature, "shell") {
+				t.Errorf("alert: %+v, want sid 9000002 %s", a.Alert, wantAction)
+			}
+		})
+	}
+}
