@@ -35,6 +35,7 @@ type Daemon struct {
 	ids    atomic.Pointer[inspect.IDSEngine]
 	idmap  *userid.Map
 	local  *userid.Local
+	procs  *userid.Processes
 
 	workers []*inspect.Worker
 	queues  []*inspect.Queue
@@ -61,6 +62,8 @@ type Daemon struct {
 	feedErrors      atomic.Uint64
 }
 
+var _ inspect.Processes = (*userid.Processes)(nil)
+
 // ReloadStatus is the outcome of the last reload.
 type ReloadStatus struct {
 	Time       time.Time     `json:"time"`
@@ -81,6 +84,7 @@ func New(cfg Config, log *slog.Logger) *Daemon {
 		log:             log,
 		idmap:           userid.NewMap(nil),
 		local:           userid.NewLocal(time.Minute, nil),
+		procs:           userid.NewProcesses(10 * time.Second),
 		identityChanged: make(chan struct{}, 1),
 	}
 }
@@ -360,7 +364,7 @@ func (d *Daemon) startInspector(ctx context.Context) error {
 			return fmt.Errorf("daemon: %w", err)
 		}
 		w := inspect.NewWorker(icfg, inspect.Deps{
-			Policy: &d.policy, Verdicter: q, Local: d.local, Remote: d.idmap,
+			Policy: &d.policy, Verdicter: q, Local: d.local, Remote: d.idmap, Processes: d.procs,
 			Sink: events.InspectorSink{Bus: d.bus, Enrich: d.enrich}, IDS: &d.ids,
 		})
 		d.queues = append(d.queues, q)

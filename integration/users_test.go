@@ -196,3 +196,40 @@ func waitSet(t *testing.T, h *lab.Host, set, addr string, present bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestProcessRule: an outbound rule for one program: curl reaches the
+// server, another program (this test's own Go client) does not. The
+// process is found through an exact sock_diag lookup and /proc.
+func TestProcessRule(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[2], lab.DefaultHosts()[0]) // prod-web, dev-1
+	web, dev := l.Host("prod-web"), l.Host("dev-1")
+	serveHTTP(t, web, 8080, &hostCounter{seen: map[string]int{}})
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Fatalf("curl is not installed (.ci/run installs it): %v", err)
+	}
+	curl, _ = filepath.EvalSymlinks(curl)
+	policy := fmt.Sprintf(`
+[settings]
+default = "deny"
+[[rules]]
+name = "curl-only"
+direction = "out"
+from = "self"
+to = "%s"
+ports = ["tcp/8080"]
+process = [%q]
+action = "allow"
+`, web.V4, curl)
+	sd := startSeptad(t, dev, policy, "")
+	url := fmt.Sprintf("http://%s:8080/", web.V4)
+	if out, err := dev.Run(10*time.Second, "curl", "-s", "-m", "3", url); err != nil || !strings.Contains(out, "hello") {
+		t.Errorf("curl: %q, %v; want the page", out, err)
+	}
+	if _, err := httpClient(dev, 3*time.Second).Get(url); err == nil {
+		t.Errorf("another program reached the server")
+	}
+	if n := sd.verdicts("process"); n == 0 {
+		t.Errorf("no verdict counted for reason process")
+	}
+}
