@@ -58,7 +58,7 @@ func TestAPIIdentityAdd(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 	ms := d.idmap.List()
-	if len(ms) != 1 || ms[0].User != "alice" || ms[0].Expires.Sub(time.Now()) > time.Minute {
+	if len(ms) != 1 || ms[0].User != "alice" || time.Until(ms[0].Expires) > time.Minute {
 		t.Errorf("identity map: %+v", ms)
 	}
 }

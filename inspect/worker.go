@@ -389,7 +389,7 @@ func (w *Worker) identify(f *flow) {
 		in.Transport = appid.UDP
 	}
 	in.ServerPort = f.serverPort()
-	w.info = appid.Info{}
+	// Identify clears every field of the Info but its scratch space.
 	switch appid.Identify(in, &w.info) {
 	case appid.Yes:
 		f.app, f.appDone = w.info.App, true

@@ -111,7 +111,6 @@ func hostEP(hs ...*lab.Host) ir.Endpoint {
 }
 
 func tcp(first, last uint16) ir.Port { return ir.Port{Proto: ir.ProtoTCP, First: first, Last: last} }
-func udp(first, last uint16) ir.Port { return ir.Port{Proto: ir.ProtoUDP, First: first, Last: last} }
 
 func ruleOf(id string, action ir.Action, dir ir.Direction, from, to ir.Endpoint, ports ...ir.Port) ir.Rule {
 	return ir.Rule{ID: id, Action: action, Dir: dir, From: from, To: to, Ports: ports,

@@ -75,11 +75,11 @@ func TestDecidedFlowLeavesTheQueue(t *testing.T) {
 	defer cancel()
 	err = q.RegisterWithErrorFunc(ctx, func(a nfqueue.Attribute) int {
 		queued.Add(1)
-		m := mark
+		m := uint32(mark)
 		if a.Mark != nil {
-			m |= int(*a.Mark)
+			m |= *a.Mark
 		}
-		q.SetVerdictWithMark(*a.PacketID, nfqueue.NfAccept, m)
+		q.SetVerdictWithOption(*a.PacketID, nfqueue.NfAccept, nfqueue.WithMark(m))
 		return 0
 	}, func(e error) int { return 0 })
 	if err != nil {

@@ -396,7 +396,7 @@ func kernelSet(t *nftables.Table, s Set) *nftables.Set {
 func addElements(conn *nftables.Conn, s *nftables.Set, elems []nftables.SetElement) error {
 	for len(elems) > 0 {
 		n := min(len(elems), elementsPerMessage)
-		if n < len(elems) && elems[n-1].IntervalEnd == false && s.Interval {
+		if n < len(elems) && !elems[n-1].IntervalEnd && s.Interval {
 			// keep a range's start and end in one message
 			n--
 		}
@@ -414,7 +414,7 @@ func addElements(conn *nftables.Conn, s *nftables.Set, elems []nftables.SetEleme
 func deleteElements(conn *nftables.Conn, s *nftables.Set, elems []nftables.SetElement) error {
 	for len(elems) > 0 {
 		n := min(len(elems), elementsPerMessage)
-		if n < len(elems) && elems[n-1].IntervalEnd == false && s.Interval {
+		if n < len(elems) && !elems[n-1].IntervalEnd && s.Interval {
 			n--
 		}
 		if n == 0 {

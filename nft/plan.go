@@ -217,16 +217,6 @@ func (p *Plan) RuleIDs() []string {
 	return ids
 }
 
-// set returns the plan's set with the given kernel name, or nil.
-func (p *Plan) set(name string) *Set {
-	for i := range p.Sets {
-		if p.Sets[i].Name == name {
-			return &p.Sets[i]
-		}
-	}
-	return nil
-}
-
 // Validate checks what the encoder needs of a plan, so that a batch is
 // never half built: names and IDs the kernel accepts, statements with
 // their operands. It does not check set elements against their set's

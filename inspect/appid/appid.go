@@ -6,7 +6,10 @@
 // Detection never guesses from the port: traffic that no detector
 // recognises is Unknown. Detectors are plain functions over the first
 // bytes of each direction, so they hold no state of their own; they
-// allocate nothing, and what they extract aliases the input.
+// allocate nothing (decrypting a QUIC Initial excepted, once per flow:
+// see detectQUIC), and what they extract aliases the input or
+// Info.Scratch. Each protocol has its own file with its detector; the
+// order in which they run is the table in detectors.go.
 //
 // It imports the standard library and inspect/packet only.
 package appid
@@ -133,15 +136,50 @@ type Info struct {
 	JA3        [16]byte
 	JA4        [36]byte // "t13d1516h2_8daaf6152771_e5627efa2ab1"
 	JA4Len     uint8
-	// SSH identification string.
+	// SSH identification string: the client's, or the server's
+	// (SSHFromServer) when the client has sent nothing yet.
 	SSHProto, SSHSoftware []byte
-	// DNS: the first query name, as dotted text in Name's storage.
+	SSHFromServer         bool
+	// DNS: the first query name, as dotted text in Scratch.
 	DNSQuery []byte
 	// QUIC version.
 	QUICVersion uint32
-	// Scratch space that detectors may fill (DNS names are decoded here,
-	// QUIC Initial packets decrypted here) so that nothing allocates.
-	Scratch [1500]byte
+	// User is the user name a client announced in its first message
+	// (the PostgreSQL StartupMessage "user").
+	User []byte
+	// Command is the first command a client sent, as it spelled it
+	// (Redis, memcached, SMTP, FTP, POP3 and IMAP verbs, the SIP method).
+	Command []byte
+	// ClientID is what a client calls itself (MQTT client identifier,
+	// Kafka client.id).
+	ClientID []byte
+	// ServerVersion is the version a server announced (MySQL handshake
+	// server_version).
+	ServerVersion []byte
+	// SNMPCommunity is the community string of SNMPv1 and v2c.
+	SNMPCommunity []byte
+	// RDPCookie is the "mstshash" user of an RDP connection request.
+	RDPCookie []byte
+	// Scratch space that detectors may fill so that nothing allocates:
+	// DNS names are decoded here, HTTP/2 Huffman-coded header values, a
+	// TLS ClientHello split over several records and a QUIC Initial's
+	// CRYPTO stream are reassembled here. 4 KiB holds any ClientHello
+	// seen in practice, post-quantum key shares included. Identify does
+	// not clear it (only the fields above), so callers need not either.
+	Scratch [4096]byte
+}
+
+// reset clears every field but Scratch (TestInfoReset keeps the list
+// complete).
+func (info *Info) reset() {
+	info.App = Unknown
+	info.HTTPMethod, info.HTTPHost, info.HTTPPath, info.HTTPUserAgent = nil, nil, nil, nil
+	info.TLSVersion, info.SNI, info.ALPN = 0, nil, nil
+	info.JA3, info.JA4, info.JA4Len = [16]byte{}, [36]byte{}, 0
+	info.SSHProto, info.SSHSoftware, info.SSHFromServer = nil, nil, false
+	info.DNSQuery, info.QUICVersion = nil, 0
+	info.User, info.Command, info.ClientID = nil, nil, nil
+	info.ServerVersion, info.SNMPCommunity, info.RDPCookie = nil, nil, nil
 }
 
 // Detector identifies one application protocol.
@@ -151,7 +189,9 @@ type Detector struct {
 	// protocols that run over both (DNS).
 	Transport Transport
 	// Detect looks at the input and, on Yes, fills info (App is set by
-	// Identify).
+	// Identify). It must leave info's fields alone when it answers No or
+	// More, so that they cannot pass for a later detector's findings
+	// (Scratch is free to use either way).
 	Detect func(in *Input, info *Info) Result
 }
 
@@ -159,6 +199,7 @@ type Detector struct {
 // info.App set when one recognises the bytes, More while any detector
 // still needs more bytes, and No (info.App Unknown) when none can match.
 func Identify(in *Input, info *Info) Result {
+	info.reset()
 	more := false
 	for i := range detectors {
 		d := &detectors[i]

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -13,7 +14,7 @@ import (
 // captureHTTPRequest returns the bytes Go's net/http client writes for a
 // request, read off a loopback connection: real client bytes, not a
 // hand-made blob.
-func captureHTTPRequest(t *testing.T, method, url string, header http.Header) []byte {
+func captureHTTPRequest(t testing.TB, method, url string, header http.Header) []byte {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,9 +29,10 @@ func captureHTTPRequest(t *testing.T, method, url string, header http.Header) []
 			return
 		}
 		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
 		r := bufio.NewReader(c)
 		var buf bytes.Buffer
-		for {
+		for range 100 {
 			line, err := r.ReadBytes('\n')
 			buf.Write(line)
 			if err != nil || bytes.Equal(line, []byte("\r\n")) {
@@ -105,4 +107,9 @@ func FuzzDetectHTTP(f *testing.F) {
 			t.Fatal("identified HTTP without a method")
 		}
 	})
+}
+
+// captureHTTPRequestOnce is captureHTTPRequest for the shared fixtures.
+func captureHTTPRequestOnce(t testing.TB) []byte {
+	return captureHTTPRequest(t, "GET", "/cart?id=7", http.Header{"User-Agent": {"septa-test/1.0"}})
 }
