@@ -53,6 +53,7 @@ type Daemon struct {
 	quarantine map[netip.Addr]Quarantined
 
 	bus      *events.Bus
+	nflog    *NFLOGListener // nil when no NFLOG group could be bound
 	ring     *events.Ring
 	registry *prometheus.Registry
 
@@ -126,6 +127,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	// Before the apply: the kernel drops log messages of a group nobody
+	// has bound. Kernel-decided denies become events through it.
+	d.nflog = d.startNFLOG(ctx)
 	fw, err := nft.Open(0, d.nftConfig())
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
