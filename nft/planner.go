@@ -304,10 +304,13 @@ func (pl *planner) baseChain(name string, hook Hook) Chain {
 		add(rule(IDLoopback, Iface{Out: true, Index: loopbackIndex}, Counter{}, Verdict{Kind: VerdictAccept}))
 	}
 	if hook != HookForward {
-		// Neighbor discovery (RFC 4861 types 133-137) is untracked and
-		// must pass or IPv6 stops working.
-		add(rule(IDNeighbor, NFProto{FamilyIPv6}, L4Proto{ir.ProtoICMPv6},
-			ICMPv6Type{133, 137}, Counter{}, Verdict{Kind: VerdictAccept}))
+		// Neighbor discovery (RFC 4861 types 133-137) and multicast
+		// listener discovery (RFC 2710 types 130-132, RFC 3810 type 143)
+		// are link-local control traffic that must pass or IPv6 stops
+		// working.
+		for _, t := range []ICMPv6Type{{130, 137}, {143, 143}} {
+			add(rule(IDNeighbor, NFProto{FamilyIPv6}, L4Proto{ir.ProtoICMPv6}, t, Counter{}, Verdict{Kind: VerdictAccept}))
+		}
 	}
 	for _, q := range []struct {
 		fam Family
