@@ -209,6 +209,26 @@ type Flow struct {
 	// Gen is the engine generation that wrote the state; an engine
 	// clears state written by another generation (bit indexes differ).
 	Gen uint32
+	// Stream is the engine's progress through each direction's stream
+	// (0: to server), so that it inspects new bytes only.
+	Stream [2]StreamProgress
+}
+
+// StreamProgress is an engine's incremental inspection state for one
+// direction of a flow's stream.
+type StreamProgress struct {
+	// Scanned is the length of the stream the engine has seen.
+	Scanned uint32
+	// App is the app-ID result the stream was scanned with; when it
+	// changes, the engine starts again from the beginning.
+	App appid.App
+	// Overflow: Pending could not hold every id that needed it; the
+	// engine then inspects the whole stream on every packet.
+	Overflow bool
+	// Pending are engine ids to check again on the next packet though
+	// the new bytes do not mention them.
+	NPending uint8
+	Pending  [MaxFlowPending]uint32
 }
 
 const (
@@ -218,6 +238,8 @@ const (
 	// matches of other signatures are still reported, but repeats of
 	// those beyond the bound may be reported again.
 	MaxFlowAlerts = 16
+	// MaxFlowPending bounds StreamProgress.Pending.
+	MaxFlowPending = 12
 )
 
 // Action is what a signature asks for.

@@ -77,9 +77,6 @@ func (e *addrExpr) innerPort(p uint16) bool {
 	return pos || !hasPos
 }
 
-// isAny reports whether e matches everything.
-func (e *addrExpr) isAny() bool { return e.any && !e.neg }
-
 // Vars are Suricata's address and port variables (HOME_NET, HTTP_PORTS,
 // ...), by name without the $, in Suricata syntax.
 type Vars struct {

@@ -103,6 +103,31 @@ func BenchmarkMatch(b *testing.B) {
 	}
 }
 
+// BenchmarkMatchStream inspects one flow's 32 segments of a 1 KiB each
+// upload, the stream growing with each: the cost per flow shows whether
+// stream inspection grows with the square of the depth.
+func BenchmarkMatchStream(b *testing.B) {
+	e := buildETOpen(b)
+	sc := e.NewScratch()
+	head := "POST /upload.php HTTP/1.1\r\nHost: files.example.net\r\nContent-Type: application/octet-stream\r\nContent-Length: 32768\r\n\r\n"
+	stream := []byte(head)
+	for i := 0; len(stream) < 32*1024; i++ {
+		stream = append(stream, "lorem ipsum dolor sit amet, consectetur adipiscing elit "[i%56])
+	}
+	var info appid.Info
+	in, p := benchInput(stream[:1024], &info)
+	var r ids.Result
+	b.ReportAllocs()
+	b.SetBytes(int64(len(stream)))
+	for b.Loop() {
+		*in.Flow = ids.Flow{}
+		for end := 1024; end <= len(stream); end += 1024 {
+			p.Payload, in.Stream[0] = stream[end-1024:end], stream[:end]
+			e.Inspect(in, sc, &r)
+		}
+	}
+}
+
 func BenchmarkBuildETOpen(b *testing.B) {
 	res, _ := loadETOpen(b)
 	b.ReportAllocs()

@@ -6,7 +6,6 @@ import (
 
 	"github.com/septa-fw/septa/inspect/appid"
 	"github.com/septa-fw/septa/inspect/ids"
-	"github.com/septa-fw/septa/inspect/ids/internal/mpm"
 )
 
 // Group indexes: transport classes, then one per app-ID app, each for
@@ -62,16 +61,8 @@ func Build(sigs []*Signature) (*Engine, error) {
 		}
 	}
 	e.nbits = len(bits)
-	type pending struct {
-		pats [][]byte
-		sigs [][]uint32
-		idx  map[string]int
-	}
-	var building [numGroups]*struct {
-		bufs   [NumBuffers]*pending
-		always []uint32
-		n      int
-	}
+	var members [numGroups][]uint32
+	fps := make([]fastPat, 0, len(sorted))
 	for _, s := range sorted {
 		if len(s.Inert) > 0 {
 			e.stats.Inert++
@@ -89,8 +80,12 @@ func Build(sigs []*Signature) (*Engine, error) {
 			}
 		}
 		buf, pat := fastPattern(s)
+		fps = append(fps, fastPat{buf, pat})
 		if pat != nil {
 			e.stats.Prefiltered++
+			if buf == BufPayload && len(pat) > e.maxPayloadPat {
+				e.maxPayloadPat = len(pat)
+			}
 		}
 		for _, class := range classes(s) {
 			for dir := 0; dir < 2; dir++ {
@@ -98,51 +93,16 @@ func Build(sigs []*Signature) (*Engine, error) {
 					continue
 				}
 				gi := groupIndex(class, dir == 1)
-				g := building[gi]
-				if g == nil {
-					g = &struct {
-						bufs   [NumBuffers]*pending
-						always []uint32
-						n      int
-					}{}
-					building[gi] = g
-				}
-				g.n++
-				if pat == nil {
-					g.always = append(g.always, id)
-					continue
-				}
-				pd := g.bufs[buf]
-				if pd == nil {
-					pd = &pending{idx: map[string]int{}}
-					g.bufs[buf] = pd
-				}
-				k := string(pat)
-				i, ok := pd.idx[k]
-				if !ok {
-					i = len(pd.pats)
-					pd.idx[k] = i
-					pd.pats = append(pd.pats, pat)
-					pd.sigs = append(pd.sigs, nil)
-				}
-				pd.sigs[i] = append(pd.sigs[i], id)
+				members[gi] = append(members[gi], id)
 			}
 		}
 	}
-	for gi, b := range building {
-		if b == nil {
+	for gi, ids := range members {
+		if len(ids) == 0 {
 			continue
 		}
-		g := &group{always: b.always, nsigs: b.n}
-		for buf, pd := range b.bufs {
-			if pd == nil {
-				continue
-			}
-			m := mpm.Build(pd.pats)
-			e.stats.MPMStates += m.States()
-			g.mpm[buf] = &bufMPM{m: m, sigs: pd.sigs}
-		}
-		e.group[gi] = g
+		class, toClient := gi/2, gi%2 == 1
+		e.group[gi] = e.buildGroup(ids, fps, class, toClient)
 		e.stats.Groups++
 	}
 	e.stats.Loaded = len(e.sigs)

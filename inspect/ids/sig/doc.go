@@ -7,13 +7,16 @@
 //     matcher and a doc line, registered into a map from init (no
 //     central enum). A bad signature is skipped with an *Error naming
 //     file, line, sid and keyword; the rest load.
-//   - build (build.go): group signatures by transport or application
-//     protocol and direction, pick one fast pattern per signature by
-//     strength, build one multi-pattern automaton per group and buffer,
-//     assign dense internal ids and drop parse-only data.
-//   - match (match.go): run the prefilters over the packet's buffers,
-//     then check the candidates in id order with the whole option chain,
-//     using per-worker Scratch.
+//   - build (build.go, groups.go): group signatures by transport or
+//     application protocol and direction, split by server port, pick one
+//     fast pattern per signature by strength, build one multi-pattern
+//     automaton per group and buffer, file signatures without a fast
+//     pattern by address (addrindex.go), assign dense internal ids and
+//     drop parse-only data. Headers compile to interval sets (ipset.go).
+//   - match (match.go): run the prefilters over the packet's buffers
+//     (only the new part of the stream, stream.go), then check the
+//     candidates in id order with the whole option chain, using
+//     per-worker Scratch.
 //
 // The engine registers as the ids plugin "signature".
 //

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/septa-fw/septa/inspect/ids"
-	"github.com/septa-fw/septa/inspect/ids/internal/mpm"
 )
 
 // PluginName is the name the engine registers with package ids.
@@ -31,6 +30,9 @@ type Engine struct {
 	group [numGroups]*group
 	nbits int
 	stats Stats
+	// maxPayloadPat is the longest payload fast pattern: an incremental
+	// stream scan starts this many bytes less one before the new data.
+	maxPayloadPat int
 }
 
 // Stats describe a built engine.
@@ -44,7 +46,10 @@ type Stats struct {
 	// on every packet of their group.
 	Prefiltered int
 	Groups      int
-	MPMStates   int
+	// PortGroups are the groups' splits by server port, each with its
+	// own prefilter.
+	PortGroups int
+	MPMStates  int
 }
 
 var (
@@ -114,20 +119,4 @@ func NewFromConfig(cfg ids.Config) (*Engine, error) {
 	}
 	e.stats.Failed = len(res.Errors)
 	return e, nil
-}
-
-// group is the signatures that may match one kind of packet (transport
-// or application protocol, and direction), with one prefilter per
-// buffer their fast patterns are in.
-type group struct {
-	mpm [NumBuffers]*bufMPM
-	// always are the ids of signatures without a fast pattern, sorted.
-	always []uint32
-	nsigs  int
-}
-
-type bufMPM struct {
-	m *mpm.Matcher
-	// sigs[i] are the signature ids whose fast pattern is pattern i.
-	sigs [][]uint32
 }

@@ -99,37 +99,6 @@ func unhex(c byte) int {
 	return -1
 }
 
-// formatContent prints a pattern in content syntax: printable text as is,
-// the rest as |hex|.
-func formatContent(pat []byte) string {
-	var b strings.Builder
-	inHex := false
-	for _, c := range pat {
-		printable := c >= 0x20 && c < 0x7f && c != '"' && c != ';' && c != '\\' && c != '|' && c != ':'
-		if printable {
-			if inHex {
-				b.WriteByte('|')
-				inHex = false
-			}
-			b.WriteByte(c)
-			continue
-		}
-		if !inHex {
-			b.WriteByte('|')
-			inHex = true
-		} else {
-			b.WriteByte(' ')
-		}
-		const digits = "0123456789ABCDEF"
-		b.WriteByte(digits[c>>4])
-		b.WriteByte(digits[c&15])
-	}
-	if inHex {
-		b.WriteByte('|')
-	}
-	return b.String()
-}
-
 // lastContent returns the content a modifier applies to.
 func (p *parser) modContent() (*content, error) {
 	if p.lastContent == nil {

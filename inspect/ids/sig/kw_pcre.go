@@ -171,10 +171,50 @@ func stripExtended(s string) string {
 // cannot express: lookaround, backreferences, atomic groups, possessive
 // quantifiers, \G, \K.
 func translatePCRE(s string) (string, error) {
-	var b strings.Builder
+	var b outBuf
 	inClass := false
-	for i := 0; i < len(s); i++ {
+	// Atom tracking, for rewriting repeat counts over Go's limit: atom
+	// is where the last complete atom starts in b (-1: none, or one a
+	// quantifier may not be split over), groups the starts of the open
+	// groups, classStart that of the open class.
+	atom, classStart := -1, 0
+	var groups []int
+	var pos int
+	var wasClass, escaped, track bool
+	advance := func(i int) int {
+		switch {
+		case !track:
+			atom = -1
+		case wasClass && !inClass:
+			atom = classStart
+		case wasClass:
+		case inClass:
+			classStart = pos
+		case escaped:
+			atom = pos
+		case s[i] == '(':
+			groups = append(groups, pos)
+			atom = -1
+		case s[i] == ')':
+			atom = -1
+			if n := len(groups); n > 0 {
+				atom, groups = groups[n-1], groups[:n-1]
+			}
+		case s[i] == '{':
+			atom = -1
+			if string(b.b[pos:]) == `\{` {
+				atom = pos // a literal brace
+			}
+		case strings.IndexByte("|^$*+?", s[i]) >= 0:
+			atom = -1
+		default:
+			atom = pos
+		}
+		return i + 1
+	}
+	for i := 0; i < len(s); i = advance(i) {
 		c := s[i]
+		pos, wasClass, escaped, track = b.Len(), inClass, false, true
 		if c >= utf8.RuneSelf {
 			b.WriteRune(rune(c)) // Latin-1
 			continue
@@ -182,6 +222,7 @@ func translatePCRE(s string) (string, error) {
 		if c == '\\' && i+1 < len(s) {
 			n := s[i+1]
 			i++
+			escaped = true
 			switch {
 			case n >= '1' && n <= '9' && !inClass:
 				return "", errf("backreference \\%c is not supported by Go regexp", n)
@@ -228,6 +269,22 @@ func translatePCRE(s string) (string, error) {
 					i = len(s)
 				}
 				b.WriteString(regexp.QuoteMeta(lit))
+				track = false // a quantifier would apply to its last byte
+			case n == 'x':
+				// \xHH or \x{H...}: one atom.
+				j := i + 1
+				if j < len(s) && s[j] == '{' {
+					if end := strings.IndexByte(s[j:], '}'); end > 0 {
+						j += end + 1
+					}
+				} else {
+					for j < len(s) && j < i+3 && unhex(s[j]) >= 0 {
+						j++
+					}
+				}
+				b.WriteString(`\x`)
+				b.WriteString(s[i+1 : j])
+				i = j - 1
 			case n >= utf8.RuneSelf:
 				b.WriteRune(rune(n))
 			case isAlnum(n):
@@ -285,6 +342,8 @@ func translatePCRE(s string) (string, error) {
 					return "", errf("unterminated comment")
 				}
 				i += end
+				pos, track = atom, atom >= 0 // a comment is not an atom
+				escaped = true
 				continue
 			}
 		case '+', '*', '?', '}':
@@ -300,14 +359,67 @@ func translatePCRE(s string) (string, error) {
 				continue
 			}
 			q := s[i+1 : i+end]
-			if lo, hi, ok := quantBounds(q); ok && (lo > 1000 || hi > 1000) {
-				return "", errf("repeat count {%s} is over Go regexp's limit of 1000", q)
+			if lo, hi, ok := quantBounds(q); ok && (lo > maxRepeat || hi > maxRepeat) {
+				if atom < 0 {
+					return "", errf("repeat count {%s} is over Go regexp's limit of %d", q, maxRepeat)
+				}
+				lazy := i+end+1 < len(s) && s[i+end+1] == '?'
+				if i+end+1 < len(s) && s[i+end+1] == '+' {
+					return "", errf("possessive quantifier }+ is not supported by Go regexp")
+				}
+				x := string(b.b[atom:])
+				b.b = appendSplitRepeat(b.b[:atom], x, lo, hi, lazy)
+				i += end
+				if lazy {
+					i++
+				}
+				track = false
+				continue
 			}
 		}
 		b.WriteByte(c)
 	}
 	return b.String(), nil
 }
+
+// maxRepeat is Go regexp's largest repeat count.
+const maxRepeat = 1000
+
+// appendSplitRepeat appends x{lo,hi} (hi -1: unbounded) written as
+// repeats within Go's limit: x{lo} is x{1000}x{1000}...x{r}, and the
+// optional part x{0,hi-lo} is x{0,1000}x{0,1000}...; both match the same
+// strings. A repeat nested in another still fails Go's check of the
+// product of nested counts, so the rule is rejected then as before.
+func appendSplitRepeat(out []byte, x string, lo, hi int, lazy bool) []byte {
+	g := "(?:" + x + ")"
+	q := func(s string) {
+		out = append(out, g...)
+		out = append(out, s...)
+		if lazy {
+			out = append(out, '?')
+		}
+	}
+	for n := lo; n > 0; n -= maxRepeat {
+		q("{" + strconv.Itoa(min(n, maxRepeat)) + "}")
+	}
+	if hi < 0 {
+		q("*")
+		return out
+	}
+	for n := hi - lo; n > 0; n -= maxRepeat {
+		q("{0," + strconv.Itoa(min(n, maxRepeat)) + "}")
+	}
+	return out
+}
+
+// outBuf is a strings.Builder that can be cut back.
+type outBuf struct{ b []byte }
+
+func (o *outBuf) WriteByte(c byte) error { o.b = append(o.b, c); return nil }
+func (o *outBuf) WriteString(s string)   { o.b = append(o.b, s...) }
+func (o *outBuf) WriteRune(r rune)       { o.b = utf8.AppendRune(o.b, r) }
+func (o *outBuf) Len() int               { return len(o.b) }
+func (o *outBuf) String() string         { return string(o.b) }
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'

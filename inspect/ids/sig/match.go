@@ -20,6 +20,17 @@ type Scratch struct {
 	seen  []uint32 // stamp per signature id
 	gen   uint32
 
+	// Incremental stream inspection: the ids whose fast pattern the
+	// stream holds (streamSeen stamps them), and the ids that matched
+	// (matched stamps them).
+	streamCands []uint32
+	streamSeen  []uint32
+	matched     []uint32
+	// The stream is scanned from scanFrom; payloadInWindow: the packet's
+	// payload is the tail of that window.
+	scanFrom        int
+	payloadInWindow bool
+
 	// Buffers of the current packet, computed on first use.
 	done     [NumBuffers]bool
 	have     [NumBuffers]bool
@@ -43,15 +54,24 @@ func (sc *Scratch) Engine() ids.Engine { return sc.e }
 func (e *Engine) NewScratch() ids.Scratch { return e.newScratch() }
 
 func (e *Engine) newScratch() *Scratch {
-	sc := &Scratch{e: e, cands: make([]uint32, 0, len(e.sigs)), seen: make([]uint32, len(e.sigs))}
+	n := len(e.sigs)
+	sc := &Scratch{
+		e: e, cands: make([]uint32, 0, n), seen: make([]uint32, n),
+		streamCands: make([]uint32, 0, n), streamSeen: make([]uint32, n), matched: make([]uint32, n),
+	}
 	maxPats := 0
 	for _, g := range e.group {
 		if g == nil {
 			continue
 		}
-		for _, m := range g.mpm {
-			if m != nil && len(m.sigs) > maxPats {
-				maxPats = len(m.sigs)
+		for _, pg := range append(g.ports, g.anyPort) {
+			if pg == nil {
+				continue
+			}
+			for _, m := range pg.mpm {
+				if m != nil && len(m.sigs) > maxPats {
+					maxPats = len(m.sigs)
+				}
 			}
 		}
 	}
@@ -86,9 +106,13 @@ func (e *Engine) inspect(in *ids.Input, sc *Scratch, res *ids.Result) {
 	sc.gen++
 	if sc.gen == 0 {
 		clear(sc.seen)
+		clear(sc.streamSeen)
+		clear(sc.matched)
 		sc.gen = 1
 	}
 	sc.cands = sc.cands[:0]
+	sc.streamCands = sc.streamCands[:0]
+	sp := e.streamStart(sc)
 
 	toClient := !st.toServer
 	class := classIP
@@ -100,19 +124,30 @@ func (e *Engine) inspect(in *ids.Input, sc *Scratch, res *ids.Result) {
 	case packet.ProtoICMP, packet.ProtoICMPv6:
 		class = classICMP
 	}
-	e.prefilter(sc, e.group[groupIndex(classIP, toClient)])
+	port := p.DstPort
+	if toClient {
+		port = p.SrcPort
+	}
+	e.prefilter(sc, e.group[groupIndex(classIP, toClient)], port)
 	if class != classIP {
-		e.prefilter(sc, e.group[groupIndex(class, toClient)])
+		e.prefilter(sc, e.group[groupIndex(class, toClient)], port)
 	}
 	if in.App != appid.Unknown {
-		e.prefilter(sc, e.group[groupIndex(classApp0+int(in.App), toClient)])
+		e.prefilter(sc, e.group[groupIndex(classApp0+int(in.App), toClient)], port)
+	}
+	if sp != nil {
+		for _, id := range sp.Pending[:sp.NPending] {
+			sc.addStreamCand(id)
+		}
 	}
 	slices.Sort(sc.cands)
+	defer e.streamDone(sc, sp)
 	for _, id := range sc.cands {
 		s := e.sigs[id]
 		if !e.matchSig(sc, s) {
 			continue
 		}
+		sc.matched[id] = sc.gen
 		if !sc.thr.allow(s, id, in) {
 			e.post(st, s)
 			continue
@@ -164,34 +199,82 @@ func alerted(f *ids.Flow, id uint32) bool {
 	return false
 }
 
-// prefilter adds g's candidates for this packet.
-func (e *Engine) prefilter(sc *Scratch, g *group) {
+// prefilter adds the candidates of g for this packet.
+func (e *Engine) prefilter(sc *Scratch, g *group, port uint16) {
 	if g == nil {
 		return
 	}
-	for _, id := range g.always {
+	if g.anyPort != nil {
+		e.prefilterPort(sc, g.anyPort)
+	}
+	if pg := g.forPort(port); pg != nil {
+		e.prefilterPort(sc, pg)
+	}
+}
+
+// prefilterPort adds the candidates of pg for this packet.
+func (e *Engine) prefilterPort(sc *Scratch, pg *portGroup) {
+	for _, id := range pg.always {
 		sc.addCand(id)
 	}
+	p := sc.st.pkt
+	if !pg.bySrc.empty() {
+		sc.addCands(pg.bySrc.lookup(p.Src))
+	}
+	if !pg.byDst.empty() {
+		sc.addCands(pg.byDst.lookup(p.Dst))
+	}
+	if !pg.byEither.empty() {
+		sc.addCands(pg.byEither.lookup(p.Src))
+		sc.addCands(pg.byEither.lookup(p.Dst))
+	}
 	for b := Buffer(0); b < NumBuffers; b++ {
-		bm := g.mpm[b]
+		bm := pg.mpm[b]
 		if bm == nil {
 			continue
 		}
 		h := sc.hits[b]
+		if b != BufPayload {
+			if buf, ok := sc.buffer(b); ok {
+				h.Reset()
+				bm.m.Scan(buf, h)
+				sc.addHits(bm, h)
+			}
+			continue
+		}
+		if p.Proto == packet.ProtoTCP {
+			// The new part of the stream; its candidates are
+			// remembered for the next packets until they match.
+			if win := sc.stream()[sc.scanFrom:]; len(win) > 0 {
+				h.Reset()
+				bm.m.Scan(win, h)
+				for _, pi := range h.IDs {
+					for _, id := range bm.sigs[pi] {
+						sc.addStreamCand(id)
+					}
+				}
+			}
+			if sc.payloadInWindow {
+				continue
+			}
+		}
 		h.Reset()
-		if b == BufPayload {
-			bm.m.Scan(sc.st.pkt.Payload, h)
-			if sc.st.pkt.Proto == packet.ProtoTCP {
-				bm.m.Scan(sc.stream(), h)
-			}
-		} else if buf, ok := sc.buffer(b); ok {
-			bm.m.Scan(buf, h)
+		bm.m.Scan(p.Payload, h)
+		sc.addHits(bm, h)
+	}
+}
+
+func (sc *Scratch) addHits(bm *bufMPM, h *mpm.Hits) {
+	for _, pi := range h.IDs {
+		for _, id := range bm.sigs[pi] {
+			sc.addCand(id)
 		}
-		for _, pi := range h.IDs {
-			for _, id := range bm.sigs[pi] {
-				sc.addCand(id)
-			}
-		}
+	}
+}
+
+func (sc *Scratch) addCands(ids []uint32) {
+	for _, id := range ids {
+		sc.addCand(id)
 	}
 }
 
@@ -201,6 +284,15 @@ func (sc *Scratch) addCand(id uint32) {
 	}
 	sc.seen[id] = sc.gen
 	sc.cands = append(sc.cands, id)
+}
+
+// addStreamCand adds a candidate found in the stream.
+func (sc *Scratch) addStreamCand(id uint32) {
+	if sc.streamSeen[id] != sc.gen {
+		sc.streamSeen[id] = sc.gen
+		sc.streamCands = append(sc.streamCands, id)
+	}
+	sc.addCand(id)
 }
 
 func (sc *Scratch) stream() []byte {
@@ -246,11 +338,12 @@ func (e *Engine) matchSig(sc *Scratch, s *Signature) bool {
 }
 
 func matchHeader(s *Signature, p *packet.Packet) bool {
-	fwd := s.src.matchAddr(p.Src) && s.dst.matchAddr(p.Dst) && s.sport.matchPort(p.SrcPort) && s.dport.matchPort(p.DstPort)
+	// Ports first: they are cheaper than addresses.
+	fwd := s.sportSet.contains(p.SrcPort) && s.dportSet.contains(p.DstPort) && s.srcSet.contains(p.Src) && s.dstSet.contains(p.Dst)
 	if fwd || !s.Bidir {
 		return fwd
 	}
-	return s.src.matchAddr(p.Dst) && s.dst.matchAddr(p.Src) && s.sport.matchPort(p.DstPort) && s.dport.matchPort(p.SrcPort)
+	return s.sportSet.contains(p.DstPort) && s.dportSet.contains(p.SrcPort) && s.srcSet.contains(p.Dst) && s.dstSet.contains(p.Src)
 }
 
 func (sc *Scratch) matchList(s *Signature, l *list) bool {

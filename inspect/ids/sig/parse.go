@@ -193,6 +193,8 @@ func parseHeader(s *Signature, h string, vars *Vars) error {
 	if s.dport, err = vars.parsePort(s.DstPort, 0); err != nil {
 		return errf("destination port: %v", err)
 	}
+	s.srcSet, s.dstSet = compileAddr(&s.src), compileAddr(&s.dst)
+	s.sportSet, s.dportSet = compilePort(&s.sport), compilePort(&s.dport)
 	return nil
 }
 

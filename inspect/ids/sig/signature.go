@@ -96,6 +96,9 @@ type Signature struct {
 	Line int
 
 	src, dst, sport, dport addrExpr
+	// The header compiled for matching.
+	srcSet, dstSet     ipSet
+	sportSet, dportSet portSet
 
 	flow       flowOpt
 	lists      []*list
@@ -105,7 +108,6 @@ type Signature struct {
 	threshold  *thresholdOpt
 	detFilter  *thresholdOpt
 	target     uint8
-	nvars      int // byte_extract variables
 	varNames   []string
 	hasFlowSet bool // sets, unsets or toggles flowbits
 	pktOnly    bool // has packet-only conditions (dsize, flags, itype, icode)
