@@ -60,7 +60,10 @@ type Queue struct {
 	Batches, Verdicts atomic.Uint64
 }
 
-var _ Verdicter = (*Queue)(nil)
+var (
+	_ Verdicter = (*Queue)(nil)
+	_ Resetter  = (*Queue)(nil)
+)
 
 // Netlink constants of nfnetlink_queue (include/uapi/linux/netfilter/
 // nfnetlink_queue.h and nfnetlink.h).
@@ -88,7 +91,7 @@ const (
 	nlmsgHdrLen         = 16
 	nfgenHdrLen         = 4
 	verdictMsgLen       = nlmsgHdrLen + nfgenHdrLen + 4 + 8 + 4 + 4
-	maxVerdictBatchSize = 64 * verdictMsgLen
+	maxVerdictBatchSize = 64*verdictMsgLen + 4096
 	// recvBufSize holds the largest message: a 64 KiB GSO packet and
 	// its attributes.
 	recvBufSize = 128 << 10
@@ -300,14 +303,22 @@ func hookOf(h uint8) Hook {
 // with NFQA_VERDICT_HDR and NFQA_MARK) to the batch, and sends the batch
 // at once unless the receive loop will.
 func (q *Queue) Verdict(id uint32, accept bool, mark uint32) {
-	v := uint32(nfDrop)
-	if accept {
-		v = nfAccept
-	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.out)+verdictMsgLen > cap(q.out) {
 		q.flushLocked()
+	}
+	q.appendVerdictLocked(id, accept, mark)
+	if !q.batching {
+		q.flushLocked()
+	}
+}
+
+// appendVerdictLocked appends one verdict message to the batch.
+func (q *Queue) appendVerdictLocked(id uint32, accept bool, mark uint32) {
+	v := uint32(nfDrop)
+	if accept {
+		v = nfAccept
 	}
 	b := q.out
 	b = binary.NativeEndian.AppendUint32(b, verdictMsgLen)
@@ -325,6 +336,27 @@ func (q *Queue) Verdict(id uint32, accept bool, mark uint32) {
 	b = binary.BigEndian.AppendUint32(b, mark)
 	q.out = b
 	q.Verdicts.Add(1)
+}
+
+// VerdictPayload implements Resetter: the verdict replaces the packet's
+// content with payload (NFQA_PAYLOAD), which must be a whole IP packet.
+func (q *Queue) VerdictPayload(id uint32, accept bool, mark uint32, payload []byte) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	padded := (len(payload) + 3) &^ 3
+	if len(q.out)+verdictMsgLen+4+padded > cap(q.out) {
+		q.flushLocked()
+	}
+	start := len(q.out)
+	q.appendVerdictLocked(id, accept, mark)
+	b := binary.NativeEndian.AppendUint16(q.out, uint16(4+len(payload)))
+	b = binary.NativeEndian.AppendUint16(b, nfqaPayload)
+	b = append(b, payload...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	binary.NativeEndian.PutUint32(b[start:start+4], uint32(len(b)-start))
+	q.out = b
 	if !q.batching {
 		q.flushLocked()
 	}

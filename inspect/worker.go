@@ -91,6 +91,14 @@ type Verdicter interface {
 	Verdict(id uint32, accept bool, mark uint32)
 }
 
+// Resetter is a Verdicter that can also replace a queued packet: the
+// inspector turns the TCP packet that decided a denial into a reset for
+// its receiver (the verdict chain lets it through and marks the flow),
+// and the kernel resets the other end on its next packet.
+type Resetter interface {
+	VerdictPayload(id uint32, accept bool, mark uint32, payload []byte)
+}
+
 // LocalUsers resolves local socket owners (userid.Local).
 type LocalUsers interface {
 	ByUID(uid uint32) *userid.Identity
@@ -180,6 +188,7 @@ type Worker struct {
 	scratch ids.Scratch
 	idsIn   ids.Input
 	idsRes  ids.Result
+	rst     []byte // a reset being built
 	facts   Facts
 	held    int // flows holding packets
 
@@ -211,6 +220,7 @@ func NewWorker(cfg Config, d Deps) *Worker {
 		cfg: cfg, policy: d.Policy, verdicter: d.Verdicter, local: d.Local, remote: d.Remote,
 		procs: d.Processes, sink: d.Sink, now: d.Now, ids: d.IDS,
 		table: newFlowTable(cfg.MaxFlows),
+		rst:   make([]byte, 0, 128),
 		pool:  newBufPool(cfg.Depth, cfg.MaxBuffered*2),
 	}
 	if w.now == nil {
@@ -276,7 +286,7 @@ func (w *Worker) handle(qp *Packet) {
 	w.track(f, dir)
 	if f.idsActive {
 		w.inspectIDS(f, dir, now)
-		w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask|f.mark)
+		w.verdict(qp, f)
 		return
 	}
 	pol := w.policy.Load()
@@ -300,7 +310,22 @@ func (w *Worker) handle(qp *Packet) {
 		return
 	}
 	w.finish(pol, f, d, now, dir)
-	w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask|f.mark)
+	w.verdict(qp, f)
+}
+
+// verdict gives the current packet its flow's verdict; a TCP packet
+// that a denial stops becomes a reset for its receiver.
+func (w *Worker) verdict(qp *Packet, f *flow) {
+	mark := qp.Mark&^w.cfg.VerdictMask | f.mark
+	if f.mark == w.cfg.DenyMark && f.proto == packet.ProtoTCP && w.pkt.Flags&packet.TCPRst == 0 {
+		if r, ok := w.verdicter.(Resetter); ok {
+			if w.rst = packet.AppendReset(w.rst[:0], qp.Payload, &w.pkt); len(w.rst) > 0 {
+				r.VerdictPayload(qp.ID, true, mark, w.rst)
+				return
+			}
+		}
+	}
+	w.verdicter.Verdict(qp.ID, true, mark)
 }
 
 func (w *Worker) newFlow(key packet.FlowKey, aToB bool, qp *Packet, nanos int64) *flow {

@@ -281,3 +281,55 @@ func TestInspectDecidedFlowLeavesQueue(t *testing.T) {
 		t.Errorf("%d packets queued for one flow, want the first few only", q)
 	}
 }
+
+// TestInspectDenyResetsBothEnds: when the inspector denies a TCP flow
+// (here a request for a host the rule does not allow), both ends learn at
+// once: the server's socket gets a reset in place of the request, and the
+// client's retransmission is answered with a reset.
+func TestInspectDenyResetsBothEnds(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
+	client, web := l.Host("dev-1"), l.Host("prod-web")
+	ln, err := web.ListenTCP(8080)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	serverErr := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			serverErr <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = c.Read(make([]byte, 512))
+		serverErr <- err
+	}()
+	startSeptad(t, web, webPolicy, "")
+	c, err := client.DialTCP(ap(web.V4, 8080), 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, cerr := c.Read(make([]byte, 512))
+	if cerr == nil || !strings.Contains(cerr.Error(), "reset") {
+		t.Errorf("client: %v, want a reset", cerr)
+	}
+	select {
+	case err := <-serverErr:
+		if err == nil || !strings.Contains(err.Error(), "reset") {
+			t.Errorf("server: %v, want a reset in place of the request", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("server: nothing within 10 s")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the resets took %v", d)
+	}
+}

@@ -43,16 +43,6 @@ const (
 // xt_NFQUEUE.h) in host byte order: u16 queuenum, u16 queues_total,
 // u16 flags, and 2 bytes of padding to the struct's 4-byte alignment
 // (XT_ALIGN makes the kernel expect 8 bytes).
-// TCP header bits (RFC 9293 section 3.1) and the Fast Open option kind
-// (RFC 7413).
-const (
-	tcpFlagFin     = 0x01
-	tcpFlagSyn     = 0x02
-	tcpFlagRst     = 0x04
-	tcpFlagAck     = 0x10
-	tcpOptFastOpen = 34
-)
-
 func nfqueueInfoV3(num, total uint16, flags uint16) []byte {
 	b := make([]byte, 8)
 	binary.NativeEndian.PutUint16(b[0:], num)
@@ -225,6 +215,14 @@ func (e *encoder) stmt(s Stmt) ([]expr.Any, error) {
 		}, nil
 	case Addr:
 		return e.addr(s)
+	case TCPFlags:
+		// [ payload load 1b @ transport header + 13 => reg 1 ]
+		// [ bitwise reg 1 = (reg=1 & mask) ^ 0x00 ] [ cmp eq reg 1 value ]
+		return []expr.Any{
+			&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 1, Mask: []byte{s.Mask}, Xor: []byte{0}},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{s.Value}},
+		}, nil
 	case TCPHandshake:
 		// [ payload load 1b @ transport header + 13 => reg 1 ]
 		// [ bitwise reg 1 = (reg=1 & 0x17) ^ 0x00 ] [ cmp eq reg 1 0x02 ]

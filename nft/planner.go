@@ -322,7 +322,14 @@ func (pl *planner) baseChain(name string, hook Hook) Chain {
 	}
 	mask := pl.layout.Mask()
 	add(rule(IDDecided, CtMark{mask, pl.layout.Value(MarkAllow, pl.gen)}, Counter{}, Verdict{Kind: VerdictAccept}))
-	add(rule(IDDecided, CtMark{mask, pl.layout.Value(MarkDeny, pl.gen)}, Counter{}, Verdict{Kind: VerdictDrop}))
+	// A flow the inspector denied: its TCP packets are answered with a
+	// reset, so that the end still sending learns at once; resets
+	// themselves pass (the inspector's reset to the other end, and the
+	// kernel's own, which carry the flow's conntrack entry).
+	deny := CtMark{mask, pl.layout.Value(MarkDeny, pl.gen)}
+	add(rule(IDDecided, deny, L4Proto{ir.ProtoTCP}, TCPFlags{Mask: tcpFlagRst, Value: tcpFlagRst}, Counter{}, Verdict{Kind: VerdictAccept}))
+	add(rule(IDDecided, deny, L4Proto{ir.ProtoTCP}, Counter{}, Reject{TCP: true}))
+	add(rule(IDDecided, deny, Counter{}, Verdict{Kind: VerdictDrop}))
 	if pl.caps.Queue != QueueNone {
 		add(rule(IDDecided, CtMark{mask, pl.layout.Value(MarkInspect, pl.gen)}, Counter{}, pl.queue()))
 	}
@@ -357,7 +364,10 @@ func (pl *planner) defaultRule() Rule {
 	if s.Log == ir.LogDeny || s.Log == ir.LogAll {
 		stmts = append(stmts, Log{Group: pl.cfg.LogGroupDeny, Prefix: IDDefault})
 	}
-	return rule(IDDefault, append(stmts, pl.markSet(MarkDeny), Verdict{Kind: VerdictDrop})...)
+	// No DENY mark: a denied flow's every packet meets the rules again
+	// (and is dropped again), while DENY marks mean "denied by the
+	// inspector", whose flows get resets (see the fast path).
+	return rule(IDDefault, append(stmts, Verdict{Kind: VerdictDrop})...)
 }
 
 // verdictChain copies the inspector's verdict from the packet mark into
@@ -369,6 +379,12 @@ func (pl *planner) verdictChain(name string, hook Hook) Chain {
 	for _, v := range []MarkVerdict{MarkAllow, MarkDeny, MarkInspect} {
 		stmts := []Stmt{MetaMark{vm, pl.layout.PacketMark(v)}, Counter{}, pl.markSet(v), ClearMetaMark{vm}}
 		if v == MarkDeny {
+			// The inspector turns the packet that decided a TCP denial
+			// into a reset for its receiver, which passes; anything else
+			// it denies is dropped.
+			rst := []Stmt{MetaMark{vm, pl.layout.PacketMark(v)}, L4Proto{ir.ProtoTCP}, TCPFlags{Mask: tcpFlagRst, Value: tcpFlagRst},
+				Counter{}, pl.markSet(v), ClearMetaMark{vm}, Verdict{Kind: VerdictAccept}}
+			c.Rules = append(c.Rules, rule(IDVerdict, rst...))
 			stmts = append(stmts, Verdict{Kind: VerdictDrop})
 		}
 		c.Rules = append(c.Rules, rule(IDVerdict, stmts...))
@@ -734,7 +750,7 @@ func (pl *planner) kernelActions(r *ir.Rule, match []Stmt, proto ir.Proto) []Rul
 	case observe:
 		return []Rule{with(Counter{}, Log{Group: pl.cfg.LogGroupObserve, Prefix: logPrefix(r.ID)}, pl.markSet(MarkAllow), Verdict{Kind: VerdictAccept})}
 	case r.Action == ir.ActionDeny:
-		return []Rule{with(append(append([]Stmt{Counter{}}, logTo(pl.cfg.LogGroupDeny)...), pl.markSet(MarkDeny), Verdict{Kind: VerdictDrop})...)}
+		return []Rule{with(append(append([]Stmt{Counter{}}, logTo(pl.cfg.LogGroupDeny)...), Verdict{Kind: VerdictDrop})...)}
 	}
 	// Reject: a TCP reset for TCP, ICMP(v6) port unreachable otherwise.
 	tail := func(tcp bool) []Stmt {

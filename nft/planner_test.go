@@ -53,7 +53,6 @@ func TestPlanRules(t *testing.T) {
 	const gen = 5
 	l, _ := NewMarkLayout(DefaultMarkMask)
 	allow := SetCtMark{Mask: DefaultMarkMask, Value: l.Value(MarkAllow, gen)}
-	deny := SetCtMark{Mask: DefaultMarkMask, Value: l.Value(MarkDeny, gen)}
 	accept, drop := Verdict{Kind: VerdictAccept}, Verdict{Kind: VerdictDrop}
 	tests := []struct {
 		name  string
@@ -92,8 +91,8 @@ func TestPlanRules(t *testing.T) {
 			rule:  ir.Rule{ID: "g", Dir: ir.DirBoth, Action: ir.ActionDeny, Log: true, From: ir.Endpoint{Sets: []string{"group:web"}}, To: ir.Endpoint{Any: true}},
 			chain: "rules_out",
 			want: []Rule{
-				{ID: "g", Stmts: []Stmt{NFProto{FamilyIPv4}, Addr{Field: AddrSrc, Family: FamilyIPv4, Set: "group_web_v4"}, Counter{}, Log{Group: 1, Prefix: "g"}, deny, drop}},
-				{ID: "g", Stmts: []Stmt{NFProto{FamilyIPv6}, Addr{Field: AddrSrc, Family: FamilyIPv6, Set: "group_web_v6"}, Counter{}, Log{Group: 1, Prefix: "g"}, deny, drop}},
+				{ID: "g", Stmts: []Stmt{NFProto{FamilyIPv4}, Addr{Field: AddrSrc, Family: FamilyIPv4, Set: "group_web_v4"}, Counter{}, Log{Group: 1, Prefix: "g"}, drop}},
+				{ID: "g", Stmts: []Stmt{NFProto{FamilyIPv6}, Addr{Field: AddrSrc, Family: FamilyIPv6, Set: "group_web_v6"}, Counter{}, Log{Group: 1, Prefix: "g"}, drop}},
 			},
 		},
 		{

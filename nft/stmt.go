@@ -100,6 +100,19 @@ type ICMPv6Type struct{ First, Last uint8 }
 // TimeBefore matches while the wall clock is before T (meta time < T).
 type TimeBefore struct{ T time.Time }
 
+// TCP header bits (RFC 9293 section 3.1) and the Fast Open option kind
+// (RFC 7413).
+const (
+	tcpFlagFin     = 0x01
+	tcpFlagSyn     = 0x02
+	tcpFlagRst     = 0x04
+	tcpFlagAck     = 0x10
+	tcpOptFastOpen = 34
+)
+
+// TCPFlags matches a TCP packet whose flags, masked, equal Value.
+type TCPFlags struct{ Mask, Value uint8 }
+
 // TCPHandshake matches a TCP handshake packet without data: a SYN (in a
 // flow's original direction) or a SYN-ACK (Reply), with no other flag of
 // FIN, RST, ACK and no TCP Fast Open option, so that it cannot carry data
@@ -159,6 +172,7 @@ func (L4Proto) stmt()       {}
 func (Port) stmt()          {}
 func (ICMPv6Type) stmt()    {}
 func (TCPHandshake) stmt()  {}
+func (TCPFlags) stmt()      {}
 func (TimeBefore) stmt()    {}
 func (Counter) stmt()       {}
 func (Log) stmt()           {}
@@ -241,6 +255,10 @@ func (s TCPHandshake) String() string {
 		want = "syn | ack"
 	}
 	return "tcp flags & (fin | syn | rst | ack) == " + want + " tcp option fastopen missing"
+}
+
+func (s TCPFlags) String() string {
+	return fmt.Sprintf("tcp flags & %#02x == %#02x", s.Mask, s.Value)
 }
 
 func (s TimeBefore) String() string {
