@@ -296,7 +296,8 @@ func (w *Worker) handle(qp *Packet) {
 	}
 	d := w.decide(pol, f, now, false)
 	if d.Need != NeedNothing {
-		if fromClient && len(w.pkt.Payload) > 0 && !w.cfg.PassFirstPackets && int(f.nheld) < maxHeld {
+		pass := w.cfg.PassFirstPackets || d.Rule >= 0 && d.Rule < len(pol.rules) && pol.rules[d.Rule].ir.PassFirstPackets
+		if fromClient && len(w.pkt.Payload) > 0 && !pass && int(f.nheld) < maxHeld {
 			if f.nheld == 0 {
 				f.heldSince = nanos
 				w.held++

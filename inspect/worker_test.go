@@ -163,6 +163,30 @@ func TestWorkerHoldsUntilIdentified(t *testing.T) {
 	}
 }
 
+// TestWorkerPassFirstPackets: a rule with first_packets = "pass" lets the
+// client's data through while the flow is decided.
+func TestWorkerPassFirstPackets(t *testing.T) {
+	pol := compilePolicy(t, `
+[[rules]]
+name = "db"
+from = "any"
+to = "any"
+ports = ["tcp/5432"]
+app = "postgresql"
+first_packets = "pass"
+action = "allow"
+`, "")
+	w, rec, _ := newTestWorker(t, pol, Config{})
+	c := &tcpConn{t: t, client: net.IP{10, 3, 2, 1}, server: net.IP{10, 3, 3, 10}, cport: 40001, sport: 5432, cseq: 100, sseq: 900}
+	w.Handle(&Packet{ID: 1, Payload: c.pkt(true, "A", ""), Hook: HookInput})
+	w.Handle(&Packet{ID: 2, Payload: c.pkt(true, "PA", "\x00\x00\x00"), Hook: HookInput})
+	w.Handle(&Packet{ID: 3, Payload: c.pkt(true, "PA", "\x08\x04\xd2\x16\x2f"), Hook: HookInput})
+	want := []verdict{{1, true, 0}, {2, true, 0}, {3, true, allowMark}}
+	if diff := cmp.Diff(want, rec.got); diff != "" {
+		t.Errorf("verdicts (-want +got):\n%s", diff)
+	}
+}
+
 func TestWorkerHoldTimeout(t *testing.T) {
 	pol := compilePolicy(t, testPolicy, testInventory)
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)

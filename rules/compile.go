@@ -452,6 +452,11 @@ func (c *compiler) rule(r *ruleDef, s ir.Settings) (ir.Rule, bool) {
 			Err: fmt.Errorf("an allow rule denies nothing, so observe changes nothing")})
 	}
 	out.Needs = needs(out)
+	out.PassFirstPackets = r.passFirst
+	if r.fpPos.Line > 0 && out.Needs&(ir.NeedApp|ir.NeedUser|ir.NeedProcess) == 0 {
+		c.warns = append(c.warns, &Warning{Pos: r.fpPos, What: "rule", Name: t.name, Field: "first_packets",
+			Err: fmt.Errorf("the rule is decided without waiting for data, so the setting changes nothing")})
+	}
 	if !r.expires.IsZero() && !r.expires.After(c.now) {
 		c.warns = append(c.warns, &Warning{Pos: r.expPos, What: "rule", Name: t.name, Field: "expires",
 			Err: fmt.Errorf("expired at %s: the rule is left out", r.expires.UTC().Format(time.RFC3339))})

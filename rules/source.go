@@ -115,6 +115,8 @@ type ruleDef struct {
 	ids       ir.IDSMode
 	log       *bool
 	observe   bool
+	passFirst bool
+	fpPos     Pos
 	expires   time.Time
 	expPos    Pos
 }
@@ -644,6 +646,9 @@ func (src *source) readRule(file string, i int, t *table) {
 	}
 	if b, _, ok := t.boolean("observe"); ok {
 		r.observe = b
+	}
+	if v, pos, ok := enumValue(t, "first_packets", map[string]bool{"hold": false, "pass": true}, `"hold" or "pass"`); ok {
+		r.passFirst, r.fpPos = v, pos
 	}
 	if v, ok := t.get("expires"); ok {
 		r.expPos = t.valPos("expires", -1)

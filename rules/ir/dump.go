@@ -100,6 +100,9 @@ func (r *Rule) Dump() string {
 	if r.Observe {
 		flags = append(flags, "observe")
 	}
+	if r.PassFirstPackets {
+		flags = append(flags, "pass-first-packets")
+	}
 	if !r.Expires.IsZero() {
 		flags = append(flags, "expires="+r.Expires.UTC().Format(time.RFC3339))
 	}

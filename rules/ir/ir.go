@@ -430,6 +430,11 @@ type Rule struct {
 	// Expires is when the rule stops matching; zero for never.
 	Expires time.Time
 	Needs   Need
+	// PassFirstPackets: while the inspector decides a flow of this rule,
+	// the client's first packets pass instead of being held until the
+	// decision (holding is the default: a denied application then never
+	// completes a request).
+	PassFirstPackets bool
 }
 
 // IDS is the signature configuration.
