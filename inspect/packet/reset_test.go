@@ -43,7 +43,7 @@ func TestAppendReset(t *testing.T) {
 				t.Fatalf("gopacket finds no TCP: %v", gp)
 			}
 			want := tcp.Checksum
-			if nl, ok := gp.NetworkLayer().(gopacket.NetworkLayer); ok {
+			if nl := gp.NetworkLayer(); nl != nil {
 				tcp.SetNetworkLayerForChecksum(nl)
 			}
 			buf := gopacket.NewSerializeBuffer()
