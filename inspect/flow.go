@@ -39,6 +39,7 @@ type flow struct {
 	userDone    bool
 	processDone bool
 	process     string
+	cmdline     string
 
 	decided  bool
 	decision Decision

@@ -112,7 +112,8 @@ type RemoteUsers interface {
 // Processes finds the local process behind a flow: the sender of an
 // outbound flow, the listener of an inbound one.
 type Processes interface {
-	Process(proto uint8, local, remote netip.AddrPort) string
+	// Process returns the executable's path and the command line.
+	Process(proto uint8, local, remote netip.AddrPort) (path, cmdline string)
 }
 
 // Sink receives the inspector's events. Emit must not block: a sink that
@@ -138,6 +139,7 @@ type Event struct {
 	User     string
 	Groups   []string
 	Process  string
+	Cmdline  string
 	Packets  [2]uint32 // client to server, server to client
 	// Alert is set when the event is a signature match rather than a
 	// decision; Action then says what happened to the flow (allow for
@@ -481,7 +483,7 @@ func (w *Worker) decide(pol *Policy, f *flow, now time.Time, force bool) Decisio
 				if f.hook == HookOutput {
 					local, remote = remote, local
 				}
-				f.process = w.procs.Process(f.proto, local, remote)
+				f.process, f.cmdline = w.procs.Process(f.proto, local, remote)
 			}
 			f.processDone = true
 			fa.ProcessDone, fa.Process = true, f.process
@@ -552,7 +554,7 @@ func (w *Worker) finish(pol *Policy, f *flow, d Decision, now time.Time, dir int
 func (w *Worker) event(pol *Policy, f *flow, d Decision, now time.Time) *Event {
 	e := &Event{
 		Time: now, Src: f.client(), Dst: f.server(), Proto: f.proto, Hook: f.hook,
-		Action: d.Action, Observe: d.Observe, Reason: d.Reason, Packets: f.packets, Process: f.process,
+		Action: d.Action, Observe: d.Observe, Reason: d.Reason, Packets: f.packets, Process: f.process, Cmdline: f.cmdline,
 	}
 	if d.Rule >= 0 && d.Rule < len(pol.rules) {
 		e.Rule = pol.rules[d.Rule].ir.ID
@@ -642,7 +644,7 @@ func (w *Worker) alertEvent(f *flow, a *ids.Alert, blocked bool, now time.Time) 
 	alert := *a
 	e := &Event{Time: now, Src: f.client(), Dst: f.server(), Proto: f.proto, Hook: f.hook,
 		Action: ir.ActionAllow, Reason: packet.ReasonSignature, App: f.app.String(), Packets: f.packets,
-		Process: f.process, Alert: &alert}
+		Process: f.process, Cmdline: f.cmdline, Alert: &alert}
 	if blocked {
 		e.Action = ir.ActionDeny
 	}

@@ -232,4 +232,19 @@ action = "allow"
 	if n := sd.verdicts("process"); n == 0 {
 		t.Errorf("no verdict counted for reason process")
 	}
+	out, err := sd.run("flows", "--json")
+	if err != nil {
+		t.Fatalf("septa flows: %v: %s", err, out)
+	}
+	var flows []struct{ Process, Cmdline, Rule string }
+	jsonOut(t, out, &flows)
+	found := false
+	for _, f := range flows {
+		if f.Rule == "curl-only" && f.Process == curl && strings.Contains(f.Cmdline, "curl -s -m 3 "+url) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("septa flows lacks curl's flow with its path and command line: %s", out)
+	}
 }

@@ -82,6 +82,7 @@ type eveSepta struct {
 	User       string   `json:"user,omitempty"`
 	Groups     []string `json:"groups,omitempty"`
 	Process    string   `json:"process,omitempty"`
+	Cmdline    string   `json:"cmdline,omitempty"`
 	ZoneSrc    string   `json:"zone_src,omitempty"`
 	ZoneDst    string   `json:"zone_dst,omitempty"`
 	GroupsSrc  []string `json:"groups_src,omitempty"`
@@ -95,7 +96,7 @@ type eveSepta struct {
 
 func (s *eveSepta) empty() bool {
 	return s.Rule == "" && s.Verdict == "" && !s.Observe && s.Reason == "" && s.App == "" &&
-		s.User == "" && len(s.Groups) == 0 && s.Process == "" && s.ZoneSrc == "" &&
+		s.User == "" && len(s.Groups) == 0 && s.Process == "" && s.Cmdline == "" && s.ZoneSrc == "" &&
 		s.ZoneDst == "" && len(s.GroupsSrc) == 0 && len(s.GroupsDst) == 0 && s.SNI == "" &&
 		s.HTTPHost == "" && s.Generation == 0 && s.Revision == "" && s.Error == ""
 }
@@ -190,7 +191,7 @@ func (x *EVEEncoder) fill(e *Event) {
 	s := &p.septa
 	*s = eveSepta{
 		Rule: e.Rule, Verdict: e.Action, Observe: e.Observe, Reason: e.Reason, App: e.App,
-		User: e.User, Groups: e.Groups, Process: e.Process,
+		User: e.User, Groups: e.Groups, Process: e.Process, Cmdline: e.Cmdline,
 		ZoneSrc: e.ZoneSrc, ZoneDst: e.ZoneDst, GroupsSrc: e.GroupsSrc, GroupsDst: e.GroupsDst,
 		SNI: e.SNI, HTTPHost: e.HTTPHost,
 		Generation: e.Policy.Generation, Revision: e.Policy.Revision, Error: e.Policy.Error,

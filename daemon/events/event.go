@@ -104,6 +104,8 @@ type Event struct {
 	User    string
 	Groups  []string
 	Process string
+	// Cmdline is the local process's command line.
+	Cmdline string
 	// ZoneSrc and ZoneDst are the zones of the two ends; GroupsSrc and
 	// GroupsDst their inventory groups.
 	ZoneSrc, ZoneDst     string

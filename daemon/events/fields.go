@@ -21,6 +21,7 @@ const (
 	FieldUser      = "SEPTA_USER"       // the user behind the flow
 	FieldGroups    = "SEPTA_GROUPS"     // the user's groups, comma-separated
 	FieldProcess   = "SEPTA_PROCESS"    // the local process
+	FieldCmdline   = "SEPTA_CMDLINE"    // the local process's command line
 	FieldZoneSrc   = "SEPTA_ZONE_SRC"   // the client's zone
 	FieldZoneDst   = "SEPTA_ZONE_DST"   // the server's zone
 	FieldGroupsSrc = "SEPTA_GROUPS_SRC" // the client's inventory groups, comma-separated
@@ -48,7 +49,7 @@ const (
 var Fields = []string{
 	FieldEvent, FieldFlowID, FieldRule, FieldAction, FieldObserve, FieldReason,
 	FieldSrc, FieldDst, FieldProto, FieldApp, FieldAppProto, FieldUser, FieldGroups,
-	FieldProcess, FieldZoneSrc, FieldZoneDst, FieldGroupsSrc, FieldGroupsDst,
+	FieldProcess, FieldCmdline, FieldZoneSrc, FieldZoneDst, FieldGroupsSrc, FieldGroupsDst,
 	FieldSNI, FieldHTTPHost, FieldAlertAction, FieldGID, FieldSID, FieldRev,
 	FieldSignature, FieldCategory, FieldSeverity, FieldGeneration, FieldRevision,
 	FieldError, FieldComponent,

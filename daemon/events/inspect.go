@@ -45,6 +45,7 @@ func FromInspect(e *inspect.Event) *Event {
 		User:            e.User,
 		Groups:          e.Groups,
 		Process:         e.Process,
+		Cmdline:         e.Cmdline,
 		SNI:             e.SNI,
 		HTTPHost:        e.HTTPHost,
 		PacketsToServer: uint64(e.Packets[0]),

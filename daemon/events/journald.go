@@ -121,6 +121,7 @@ func JournalFields(e *Event, m map[string]string) {
 	put(FieldUser, e.User)
 	put(FieldGroups, strings.Join(e.Groups, ","))
 	put(FieldProcess, e.Process)
+	put(FieldCmdline, e.Cmdline)
 	put(FieldZoneSrc, e.ZoneSrc)
 	put(FieldZoneDst, e.ZoneDst)
 	put(FieldGroupsSrc, strings.Join(e.GroupsSrc, ","))

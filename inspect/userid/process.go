@@ -32,6 +32,7 @@ type Processes struct {
 
 type procEntry struct {
 	path    string // "": not found
+	cmdline string // the command line, arguments separated by spaces
 	pid     int    // inodes: the owner, 0 if none was found
 	expires time.Time
 }
@@ -56,13 +57,13 @@ func NewProcesses(cacheTTL time.Duration) *Processes {
 	}
 }
 
-// Process returns the executable path of the process holding the local
-// socket of the flow (proto is the IP protocol number: 6 TCP, 17 UDP), or
-// "" when it cannot be found.
-func (p *Processes) Process(proto uint8, local, remote netip.AddrPort) string {
+// Process returns the executable path and the command line of the
+// process holding the local socket of the flow (proto is the IP protocol
+// number: 6 TCP, 17 UDP), or "" when it cannot be found.
+func (p *Processes) Process(proto uint8, local, remote netip.AddrPort) (path, cmdline string) {
 	ino := p.sys.socketInode(proto, local, remote)
 	if ino == 0 {
-		return ""
+		return "", ""
 	}
 	now := p.now()
 	var hintBuf [maxProcessHints]int
@@ -71,35 +72,35 @@ func (p *Processes) Process(proto uint8, local, remote netip.AddrPort) string {
 	hints := append(hintBuf[:0], p.hints...)
 	p.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.path
+		return e.path, e.cmdline
 	}
 	pid := p.sys.socketOwner(ino, hints)
-	path := ""
+	var pe procEntry
 	if pid > 0 {
-		path = p.exe(pid, now)
+		pe = p.exe(pid, now)
 	}
 	p.mu.Lock()
-	putBoundedLocked(p.inodes, ino, procEntry{path: path, pid: pid, expires: now.Add(p.ttl)}, now)
+	putBoundedLocked(p.inodes, ino, procEntry{path: pe.path, cmdline: pe.cmdline, pid: pid, expires: now.Add(p.ttl)}, now)
 	if pid > 0 {
 		p.hintLocked(pid)
 	}
 	p.mu.Unlock()
-	return path
+	return pe.path, pe.cmdline
 }
 
-// exe returns pid's executable, through the cache.
-func (p *Processes) exe(pid int, now time.Time) string {
+// exe returns pid's executable and command line, through the cache.
+func (p *Processes) exe(pid int, now time.Time) procEntry {
 	p.mu.Lock()
 	e, ok := p.exes[pid]
 	p.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.path
+		return e
 	}
-	path := p.sys.executable(pid)
+	e = procEntry{path: p.sys.executable(pid), cmdline: p.sys.cmdline(pid), pid: pid, expires: now.Add(p.ttl)}
 	p.mu.Lock()
-	putBoundedLocked(p.exes, pid, procEntry{path: path, pid: pid, expires: now.Add(p.ttl)}, now)
+	putBoundedLocked(p.exes, pid, e, now)
 	p.mu.Unlock()
-	return path
+	return e
 }
 
 // hintLocked moves pid to the front of the hints.

@@ -459,6 +459,28 @@ func atoiPID(name []byte) int {
 	return pid
 }
 
+// maxCmdline bounds the command line kept for a process.
+const maxCmdline = 1024
+
+// cmdline returns pid's command line with its arguments separated by
+// spaces (they are NUL-separated in /proc), cut at maxCmdline bytes.
+func (s *processSys) cmdline(pid int) string {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var buf [maxCmdline]byte
+	n, _ := io.ReadFull(f, buf[:])
+	b := bytes.TrimRight(buf[:n], "\x00")
+	for i := range b {
+		if b[i] == 0 {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
 // executable returns the path of pid's executable, or "". The kernel
 // appends " (deleted)" to the link of a replaced binary (a package
 // upgrade under a running daemon); the policy names the path.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -217,11 +218,14 @@ func TestProcessLoopback(t *testing.T) {
 
 	check := func(name string, proto uint8, local, remote netip.AddrPort, want string) {
 		t.Helper()
-		if got := p.Process(proto, local, remote); got != want {
+		if got, _ := p.Process(proto, local, remote); got != want {
 			t.Errorf("%s: Process(%d, %v, %v) = %q, want %q", name, proto, local, remote, got, want)
 		}
 	}
 	check("tcp outbound", ipprotoTCP, cl, cr, want)
+	if _, cmd := p.Process(ipprotoTCP, cl, cr); !strings.HasPrefix(cmd, os.Args[0]) || !strings.Contains(cmd, " -test.") {
+		t.Errorf("command line %q, want this test's: %s ...", cmd, os.Args[0])
+	}
 	check("tcp inbound before accept", ipprotoTCP, cr, cl, want)
 	check("tcp outbound again (cached)", ipprotoTCP, cl, cr, want)
 	accept(t, ln)
@@ -259,7 +263,7 @@ func TestProcessOtherProcess(t *testing.T) {
 	t.Cleanup(func() { p.Close() })
 	local := addrPort(t, ln.Addr())
 	remote := netip.AddrPortFrom(local.Addr(), 40000)
-	if got := p.Process(ipprotoTCP, local, remote); got != want {
+	if got, _ := p.Process(ipprotoTCP, local, remote); got != want {
 		t.Errorf("Process of a listener held by pid %d = %q, want %q", cmd.Process.Pid, got, want)
 	}
 }
@@ -305,7 +309,7 @@ func TestProcessCacheTTL(t *testing.T) {
 	ln := listenTCP(t, "tcp4", "127.0.0.1:0")
 	client := dialTCP(t, ln.Addr().String())
 	cl, cr := addrPort(t, client.LocalAddr()), addrPort(t, client.RemoteAddr())
-	if got := p.Process(ipprotoTCP, cl, cr); got != want {
+	if got, _ := p.Process(ipprotoTCP, cl, cr); got != want {
 		t.Fatalf("Process = %q, want %q", got, want)
 	}
 	ino := inodeOf(t, client)
@@ -314,11 +318,11 @@ func TestProcessCacheTTL(t *testing.T) {
 	e.path = "/cached"
 	p.inodes[ino] = e
 	p.mu.Unlock()
-	if got := p.Process(ipprotoTCP, cl, cr); got != "/cached" {
+	if got, _ := p.Process(ipprotoTCP, cl, cr); got != "/cached" {
 		t.Errorf("within the TTL: Process = %q, want the cached %q", got, "/cached")
 	}
 	now = now.Add(5 * time.Second)
-	if got := p.Process(ipprotoTCP, cl, cr); got != want {
+	if got, _ := p.Process(ipprotoTCP, cl, cr); got != want {
 		t.Errorf("after the TTL: Process = %q, want %q", got, want)
 	}
 }
@@ -339,7 +343,7 @@ func BenchmarkProcessLookup(b *testing.B) {
 	run := func(b *testing.B, p func() *Processes) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if got := p().Process(ipprotoTCP, cl, cr); got != want {
+			if got, _ := p().Process(ipprotoTCP, cl, cr); got != want {
 				b.Fatalf("Process = %q, want %q", got, want)
 			}
 		}

@@ -16,4 +16,6 @@ func (processSys) socketOwner(ino uint64, hints []int) int { return 0 }
 
 func (processSys) executable(pid int) string { return "" }
 
+func (processSys) cmdline(pid int) string { return "" }
+
 func (processSys) close() error { return nil }

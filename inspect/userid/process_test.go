@@ -22,7 +22,7 @@ func TestProcessNotFound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := p.Process(tt.proto, tt.local, tt.remote); got != "" {
+			if got, _ := p.Process(tt.proto, tt.local, tt.remote); got != "" {
 				t.Errorf("Process(%d, %v, %v) = %q, want \"\"", tt.proto, tt.local, tt.remote, got)
 			}
 		})
