@@ -7,11 +7,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/big"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +99,31 @@ func TestInspectHTTPHost(t *testing.T) {
 	}
 	if n := sd.verdicts("app"); n == 0 {
 		t.Errorf("no verdict counted for reason app")
+	}
+	// septa show --counters: the policy with the kernel's count per rule.
+	out, err := sd.run("show", filepath.Join(sd.dir, "policy.d"), "--counters", "--json")
+	if err != nil {
+		t.Fatalf("septa show --counters: %v: %s", err, out)
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	var policy map[string]any
+	var counters []struct {
+		Rule    string
+		Packets uint64
+	}
+	if err := dec.Decode(&policy); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Decode(&counters); err != nil {
+		t.Fatalf("counters: %v: %s", err, out)
+	}
+	for _, c := range counters {
+		if c.Rule == "shop-http" && c.Packets == 0 {
+			t.Errorf("rule shop-http counted no packet: %+v", counters)
+		}
+	}
+	if len(counters) != 5 { // the failsafe and the four rules of webPolicy
+		t.Errorf("%d counter rows, want one per rule (5): %+v", len(counters), counters)
 	}
 }
 

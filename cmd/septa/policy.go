@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 
+	"github.com/septa-fw/septa/daemon"
 	"github.com/septa-fw/septa/rules"
 	"github.com/septa-fw/septa/rules/ir"
 	"github.com/spf13/cobra"
@@ -110,7 +112,8 @@ func checkOne(stdout, stderr io.Writer, f *policyFlags, dir string) bool {
 
 func newShowCmd() *cobra.Command {
 	var f policyFlags
-	var asJSON bool
+	var asJSON, counters bool
+	var socket string
 	cmd := &cobra.Command{
 		Use:   "show [DIR]",
 		Short: "Show the compiled policy",
@@ -132,12 +135,50 @@ the same for tools.`,
 				}
 				return &exitError{code: 1, err: err}
 			}
-			return writePolicy(cmd.OutOrStdout(), res.Policy, asJSON)
+			if err := writePolicy(cmd.OutOrStdout(), res.Policy, asJSON); err != nil {
+				return err
+			}
+			if counters {
+				return showCounters(cmd.OutOrStdout(), socket, res.Policy, asJSON)
+			}
+			return nil
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&counters, "counters", false, "add how often each rule matched, from the running septad's kernel counters")
+	cmd.Flags().StringVar(&socket, "socket", daemon.DefaultSocket, "septad's control socket (with --counters)")
 	return cmd
+}
+
+// showCounters prints, for each rule of the policy in evaluation order,
+// the packets and bytes the kernel counted for it.
+func showCounters(w io.Writer, socket string, p *ir.Policy, asJSON bool) error {
+	cs, err := daemon.NewClient(socket).Counters()
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	byRule := map[string]daemon.RuleCounters{}
+	for _, c := range cs {
+		byRule[c.Rule] = c
+	}
+	var out []daemon.RuleCounters
+	for _, r := range p.Rules {
+		c := byRule[r.ID]
+		c.Rule = r.ID
+		out = append(out, c)
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\nPACKETS\tBYTES\tRULE\t")
+	for _, c := range out {
+		fmt.Fprintf(tw, "%d\t%d\t%s\t\n", c.Packets, c.Bytes, c.Rule)
+	}
+	return tw.Flush()
 }
 
 func writePolicy(w io.Writer, p *ir.Policy, asJSON bool) error {
