@@ -47,7 +47,10 @@ type flow struct {
 	// idsMode says whether a match blocks it.
 	idsActive bool
 	idsMode   ir.IDSMode
-	ids       ids.Flow
+	// ids is the signature engine's state while idsActive: out of line
+	// (from the worker's pool), so that flows without signatures stay
+	// small.
+	ids *ids.Flow
 	mark      uint32 // packet mark bits of the verdict
 	packets   [2]uint32
 

@@ -191,6 +191,7 @@ type Worker struct {
 	idsIn   ids.Input
 	idsRes  ids.Result
 	rst     []byte // a reset being built
+	idsFree []*ids.Flow // signature state of finished flows, for reuse
 	facts   Facts
 	held    int // flows holding packets
 
@@ -517,6 +518,7 @@ func (w *Worker) finish(pol *Policy, f *flow, d Decision, now time.Time, dir int
 		// held packets are inspected before they are released, so that
 		// in prevent mode a malicious request never reaches the server.
 		f.idsActive, f.idsMode, f.mark = true, d.IDS, 0
+		f.ids = w.getIDSFlow()
 		if w.sink != nil {
 			w.sink.Emit(w.event(pol, f, d, now))
 		}
@@ -591,8 +593,9 @@ func (w *Worker) engine() ids.Engine {
 // the inspection depth, the flow is allowed and leaves the queue.
 func (w *Worker) inspectIDS(f *flow, dir int, now time.Time) {
 	eng := w.engine()
-	if eng == nil {
+	if eng == nil || f.ids == nil {
 		f.idsActive, f.mark = false, w.cfg.AllowMark
+		w.putIDSFlow(f)
 		return
 	}
 	if w.scratch == nil || w.scratch.Engine() != eng {
@@ -602,7 +605,7 @@ func (w *Worker) inspectIDS(f *flow, dir int, now time.Time) {
 	in := &w.idsIn
 	*in = ids.Input{
 		Packet: &w.pkt, Key: f.key, Dir: ids.ToServer, Established: f.state >= stateEstablished || f.proto != packet.ProtoTCP,
-		App: f.app, Stream: [2][]byte{f.streams[0].contiguous(), f.streams[1].contiguous()}, Now: now.UnixNano(), Flow: &f.ids,
+		App: f.app, Stream: [2][]byte{f.streams[0].contiguous(), f.streams[1].contiguous()}, Now: now.UnixNano(), Flow: f.ids,
 	}
 	if dir == 1 {
 		in.Dir = ids.ToClient
@@ -638,6 +641,29 @@ func (w *Worker) inspectIDS(f *flow, dir int, now time.Time) {
 	}
 	f.streams[0].release(w.pool)
 	f.streams[1].release(w.pool)
+	w.putIDSFlow(f)
+}
+
+// getIDSFlow hands out zeroed signature state; the pool grows with the
+// flows inspected at once and no further.
+func (w *Worker) getIDSFlow() *ids.Flow {
+	if n := len(w.idsFree); n > 0 {
+		fl := w.idsFree[n-1]
+		w.idsFree = w.idsFree[:n-1]
+		*fl = ids.Flow{}
+		return fl
+	}
+	return new(ids.Flow)
+}
+
+// putIDSFlow takes a flow's signature state back.
+func (w *Worker) putIDSFlow(f *flow) {
+	if f.ids != nil {
+		if len(w.idsFree) < w.cfg.MaxBuffered {
+			w.idsFree = append(w.idsFree, f.ids)
+		}
+		f.ids = nil
+	}
 }
 
 func (w *Worker) alertEvent(f *flow, a *ids.Alert, blocked bool, now time.Time) *Event {
@@ -666,6 +692,7 @@ func (w *Worker) drop(f *flow) {
 	}
 	f.streams[0].release(w.pool)
 	f.streams[1].release(w.pool)
+	w.putIDSFlow(f)
 	w.table.remove(f)
 	w.Stats.ActiveFlows.Add(-1)
 }
