@@ -29,7 +29,7 @@ func BenchmarkBulkTCP(b *testing.B) {
 	if _, err := web.Start("iperf3", "-s", "-B", web.V4.String(), "-p", "5201"); err != nil {
 		b.Fatal(err)
 	}
-	waitListeningB(b, web, 5201)
+	waitListening(b, web, 5201)
 	p := newPolicy(ir.ActionDeny, zoneSets(),
 		ruleOf("iperf", ir.ActionAllow, ir.DirIn, anyEP, selfEP(), tcp(5201, 5201)))
 	fw := openFirewall(b, web, nft.Config{})
@@ -81,17 +81,4 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-func waitListeningB(tb testing.TB, h *lab.Host, port uint16) {
-	tb.Helper()
-	for range 100 {
-		c, err := h.DialTCP(ap(h.V4, port), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	tb.Fatalf("nothing listens on %s:%d", h.Name, port)
 }

@@ -233,41 +233,18 @@ func TestInspectAppOnPort(t *testing.T) {
 	}
 }
 
-// serveSSH runs an x/crypto/ssh server that accepts any password.
+// serveSSH runs lab.ServeSSH for the test.
 func serveSSH(t *testing.T, h *lab.Host, port uint16) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	stop, err := h.ServeSSH(port)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := ssh.NewSignerFromKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &ssh.ServerConfig{PasswordCallback: func(ssh.ConnMetadata, []byte) (*ssh.Permissions, error) { return nil, nil }}
-	cfg.AddHostKey(signer)
-	ln, err := h.ListenTCP(port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				ssh.NewServerConn(c, cfg)
-			}()
-		}
-	}()
+	t.Cleanup(stop)
 }
 
 // waitListening waits (bounded) until something listens on port in h.
-func waitListening(t *testing.T, h *lab.Host, port uint16) {
+func waitListening(t testing.TB, h *lab.Host, port uint16) {
 	t.Helper()
 	for i := 0; i < 100; i++ {
 		c, err := h.DialTCP(ap(h.V4, port), 200*time.Millisecond)

@@ -10,9 +10,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"embed"
 	"flag"
 	"fmt"
@@ -244,34 +241,11 @@ func (d *demo) get(h *lab.Host, url string) string {
 }
 
 func (d *demo) serveSSH(h *lab.Host, port uint16) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	stop, err := h.ServeSSH(port)
 	if err != nil {
 		return err
 	}
-	signer, err := ssh.NewSignerFromKey(key)
-	if err != nil {
-		return err
-	}
-	cfg := &ssh.ServerConfig{NoClientAuth: true}
-	cfg.AddHostKey(signer)
-	ln, err := h.ListenTCP(port)
-	if err != nil {
-		return err
-	}
-	d.closers = append(d.closers, func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				ssh.NewServerConn(c, cfg)
-			}()
-		}
-	}()
+	d.closers = append(d.closers, stop)
 	return nil
 }
 
