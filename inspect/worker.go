@@ -37,6 +37,9 @@ type Config struct {
 	// inspected, instead of holding them until the decision (the
 	// default, so that a denied application never completes a request).
 	PassFirstPackets bool
+	// IdentifyAll: identify the application of every flow before
+	// deciding it, whatever the rules need (offline replay).
+	IdentifyAll bool
 	// AllowMark and DenyMark are the packet mark bits that carry a
 	// decision to the kernel; VerdictMask covers both (nft.MarkLayout).
 	AllowMark, DenyMark, VerdictMask uint32
@@ -190,7 +193,7 @@ type Worker struct {
 	scratch ids.Scratch
 	idsIn   ids.Input
 	idsRes  ids.Result
-	rst     []byte // a reset being built
+	rst     []byte      // a reset being built
 	idsFree []*ids.Flow // signature state of finished flows, for reuse
 	facts   Facts
 	held    int // flows holding packets
@@ -467,6 +470,9 @@ func (w *Worker) decide(pol *Policy, f *flow, now time.Time, force bool) Decisio
 		w.info = appid.Info{}
 		fa.Info = &w.info
 	}
+	if w.cfg.IdentifyAll && !fa.AppDone {
+		return Decision{Rule: -1, Need: NeedApp}
+	}
 	for range 3 {
 		d := pol.Decide(fa)
 		switch {
@@ -730,6 +736,26 @@ func (w *Worker) Sweep() {
 			continue
 		}
 		break
+	}
+}
+
+// DecideAll decides every flow still undecided with what is known of it,
+// as the hold timeout would (offline replay, at the end of a capture).
+func (w *Worker) DecideAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	pol := w.policy.Load()
+	if pol == nil {
+		return
+	}
+	now := w.now()
+	for i := range w.table.flows {
+		f := &w.table.flows[i]
+		if f.decided || w.table.lookup(f.key) != f {
+			continue
+		}
+		f.appDone = true
+		w.finish(pol, f, w.decide(pol, f, now, true), now, -1)
 	}
 }
 
