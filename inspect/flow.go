@@ -50,9 +50,9 @@ type flow struct {
 	// ids is the signature engine's state while idsActive: out of line
 	// (from the worker's pool), so that flows without signatures stay
 	// small.
-	ids *ids.Flow
-	mark      uint32 // packet mark bits of the verdict
-	packets   [2]uint32
+	ids     *ids.Flow
+	mark    uint32 // packet mark bits of the verdict
+	packets [2]uint32
 
 	// LRU list, by index into the table's flows; -1 ends.
 	prev, next int32
