@@ -392,24 +392,17 @@ func kernelSet(t *nftables.Table, s Set) *nftables.Set {
 // addElements appends NEWSETELEM messages of at most elementsPerMessage
 // elements each.
 func addElements(conn *nftables.Conn, s *nftables.Set, elems []nftables.SetElement) error {
-	for len(elems) > 0 {
-		n := min(len(elems), elementsPerMessage)
-		if n < len(elems) && !elems[n-1].IntervalEnd && s.Interval {
-			// keep a range's start and end in one message
-			n--
-		}
-		if n == 0 {
-			n = 1
-		}
-		if err := conn.SetAddElements(s, elems[:n]); err != nil {
-			return err
-		}
-		elems = elems[n:]
-	}
-	return nil
+	return inChunks(s, elems, conn.SetAddElements)
 }
 
+// deleteElements appends DELSETELEM messages, chunked the same way.
 func deleteElements(conn *nftables.Conn, s *nftables.Set, elems []nftables.SetElement) error {
+	return inChunks(s, elems, conn.SetDeleteElements)
+}
+
+// inChunks calls op on chunks of at most elementsPerMessage elements,
+// keeping a range's start and end in one message.
+func inChunks(s *nftables.Set, elems []nftables.SetElement, op func(*nftables.Set, []nftables.SetElement) error) error {
 	for len(elems) > 0 {
 		n := min(len(elems), elementsPerMessage)
 		if n < len(elems) && !elems[n-1].IntervalEnd && s.Interval {
@@ -418,7 +411,7 @@ func deleteElements(conn *nftables.Conn, s *nftables.Set, elems []nftables.SetEl
 		if n == 0 {
 			n = 1
 		}
-		if err := conn.SetDeleteElements(s, elems[:n]); err != nil {
+		if err := op(s, elems[:n]); err != nil {
 			return err
 		}
 		elems = elems[n:]
