@@ -459,6 +459,11 @@ type QueueStatus struct {
 	Panics      uint64            `json:"panics"`
 	Errors      uint64            `json:"errors"`
 	Verdicts    map[string]uint64 `json:"verdicts"`
+	// From the kernel: packets waiting in the queue, and dropped because
+	// it was full (following fail_mode) or the socket could not take them.
+	Depth         uint64 `json:"depth"`
+	KernelDropped uint64 `json:"kernel_dropped"`
+	UserDropped   uint64 `json:"user_dropped"`
 }
 
 // Status reports the daemon's state.
@@ -482,6 +487,7 @@ func (d *Daemon) Status() Status {
 	}
 	d.mu.Unlock()
 	base := d.nftConfig().QueueBase
+	kq := readKernelQueues(nfqueueProc)
 	for i, w := range d.workers {
 		st := &w.Stats
 		qs := QueueStatus{
@@ -494,6 +500,8 @@ func (d *Daemon) Status() Status {
 				qs.Verdicts[packet.Reason(r).String()] = n
 			}
 		}
+		k := kq[qs.Num]
+		qs.Depth, qs.KernelDropped, qs.UserDropped = k.Depth, k.Dropped, k.UserDropped
 		s.Queues = append(s.Queues, qs)
 	}
 	return s

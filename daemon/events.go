@@ -94,6 +94,10 @@ func (d *Daemon) registerMetrics(reg prometheus.Registerer) error {
 		gauge("inspector_active_flows", "Flows the inspector tracks now.", sum(func(q QueueStatus) uint64 { return uint64(max(q.Active, 0)) })),
 		counter("inspector_evicted_total", "Flows evicted from a full flow table.", sum(func(q QueueStatus) uint64 { return q.Evicted })),
 		counter("inspector_panics_total", "Panics recovered on the packet path.", sum(func(q QueueStatus) uint64 { return q.Panics })),
+		gauge("queue_depth", "Packets waiting in the kernel's queues.", sum(func(q QueueStatus) uint64 { return q.Depth })),
+		counter("queue_kernel_dropped_total", "Packets the kernel dropped (or, with fail_mode open, accepted) because a queue was full.", sum(func(q QueueStatus) uint64 { return q.KernelDropped })),
+		counter("queue_user_dropped_total", "Packets the kernel could not hand to septad's socket.", sum(func(q QueueStatus) uint64 { return q.UserDropped })),
+		setSizes{d},
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -101,6 +105,30 @@ func (d *Daemon) registerMetrics(reg prometheus.Registerer) error {
 		}
 	}
 	return nil
+}
+
+// setSizes reports the members of each address set of the policy in force.
+type setSizes struct{ d *Daemon }
+
+var setSizeDesc = prometheus.NewDesc(events.Namespace+"_set_prefixes", "Address prefixes in each set of the policy in force (identity sets: as the daemon last wrote them).", []string{"set", "kind"}, nil)
+
+func (s setSizes) Describe(ch chan<- *prometheus.Desc) { ch <- setSizeDesc }
+
+func (s setSizes) Collect(ch chan<- prometheus.Metric) {
+	res := s.d.Policy()
+	if res == nil {
+		return
+	}
+	s.d.identityMu.Lock()
+	synced := s.d.identitySynced
+	for _, set := range res.Policy.Sets {
+		n := len(set.Prefixes)
+		if set.Kind == ir.SetIdentity {
+			n = len(synced[set.Name])
+		}
+		ch <- prometheus.MustNewConstMetric(setSizeDesc, prometheus.GaugeValue, float64(n), set.Name, set.Kind.String())
+	}
+	s.d.identityMu.Unlock()
 }
 
 // serveMetrics serves Prometheus metrics on the configured address.

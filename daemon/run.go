@@ -135,11 +135,36 @@ func (d *Daemon) healthy() bool {
 // table.
 func (d *Daemon) shutdown(srv *http.Server, cancel context.CancelFunc) error {
 	notify(sdaemon.SdNotifyStopping)
+	d.drain(time.Second)
 	cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
 	return d.Stop()
+}
+
+// drain lets the inspector finish what the kernel has queued before the
+// queues are unbound (packets still queued then are dropped, KERNEL.md):
+// flows holding packets are decided with what is known, and the loop
+// waits, at most for limit, until the kernel's queues are empty.
+func (d *Daemon) drain(limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		for _, w := range d.workers {
+			w.DecideHeld()
+		}
+		waiting := uint64(0)
+		for _, q := range readKernelQueues(nfqueueProc) {
+			waiting += q.Depth
+		}
+		if waiting == 0 || time.Now().After(deadline) {
+			if waiting > 0 {
+				d.log.Warn("stopping with packets still queued", "packets", waiting)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // notify tells systemd, when it listens (NOTIFY_SOCKET).

@@ -741,7 +741,13 @@ func (w *Worker) Sweep() {
 
 // DecideAll decides every flow still undecided with what is known of it,
 // as the hold timeout would (offline replay, at the end of a capture).
-func (w *Worker) DecideAll() {
+func (w *Worker) DecideAll() { w.decideWhere(false) }
+
+// DecideHeld decides, with what is known, the flows holding packets, so
+// that their packets get verdicts (when septad stops).
+func (w *Worker) DecideHeld() { w.decideWhere(true) }
+
+func (w *Worker) decideWhere(heldOnly bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	pol := w.policy.Load()
@@ -751,7 +757,7 @@ func (w *Worker) DecideAll() {
 	now := w.now()
 	for i := range w.table.flows {
 		f := &w.table.flows[i]
-		if f.decided || w.table.lookup(f.key) != f {
+		if f.decided || heldOnly && f.nheld == 0 || w.table.lookup(f.key) != f {
 			continue
 		}
 		f.appDone = true

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"io"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -32,14 +33,15 @@ cidrs = ["10.2.0.0/16"]
 [zones.prod]
 cidrs = ["10.3.0.0/16"]
 `
-	sd := startSeptad(t, web, policy, fmt.Sprintf("[events]\njournald = true\neve = %q\n", eve))
+	sd := startSeptad(t, web, policy, fmt.Sprintf("[events]\njournald = true\neve = %q\nmetrics = \"127.0.0.1:9750\"\n", eve))
+	// The server speaks first: its banner decides, and is replaced by a
+	// reset, which may reach the client before its connect returns.
 	c, err := client.DialTCP(ap(web.V4, 5432), 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		_, _, _, err = ssh.NewClientConn(c, web.V4.String(), &ssh.ClientConfig{User: "x", HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+		c.Close()
 	}
-	c.SetDeadline(time.Now().Add(3 * time.Second))
-	_, _, _, err = ssh.NewClientConn(c, web.V4.String(), &ssh.ClientConfig{User: "x", HostKeyCallback: ssh.InsecureIgnoreHostKey()})
-	c.Close()
 	if err == nil {
 		t.Fatal("SSH on the PostgreSQL port passed")
 	}
@@ -103,6 +105,20 @@ cidrs = ["10.3.0.0/16"]
 	})
 	if !ok {
 		t.Errorf("journald has no drop entry with %s and SEPTA_APP=ssh: %s", want, entry)
+	}
+
+	// Prometheus, on the configured address only (inside the host).
+	resp, err := httpClient(web, 3*time.Second).Get("http://127.0.0.1:9750/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{`septa_set_prefixes{kind="zone",set="zone:prod"} 1`, `septa_queue_depth `,
+		`septa_verdicts_total{action="deny",reason="policy"}`, `septa_policy_generation 1`, `septa_events_total{kind="drop"}`} {
+		if !strings.Contains(string(body), m) {
+			t.Errorf("metrics lack %q", m)
+		}
 	}
 }
 

@@ -68,8 +68,8 @@ func newStatusCmd() *cobra.Command {
 			fmt.Fprintf(tw, "last reload\t%s (%s): %s\n", lr.Time.Format(time.RFC3339), lr.Trigger, state)
 			fmt.Fprintf(tw, "reloads\t%d (%d failed)\n", s.Reloads, s.Failures)
 			for _, q := range s.Queues {
-				fmt.Fprintf(tw, "queue %d\t%d packets, %d flows (%d active), %d held, %d evicted, %d decode errors, %d panics, %d errors\n",
-					q.Num, q.Packets, q.Flows, q.Active, q.Held, q.Evicted, q.DecodeError, q.Panics, q.Errors)
+				fmt.Fprintf(tw, "queue %d\t%d packets, %d flows (%d active), %d held, %d evicted, %d decode errors, %d panics, %d errors; kernel: %d waiting, %d dropped full, %d dropped by the socket\n",
+					q.Num, q.Packets, q.Flows, q.Active, q.Held, q.Evicted, q.DecodeError, q.Panics, q.Errors, q.Depth, q.KernelDropped, q.UserDropped)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
