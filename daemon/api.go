@@ -131,6 +131,19 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		d.followEvents(w, r, events.KindsOf(events.KindAlert))
 	})
+	mux.HandleFunc("GET /v1/top/flows", func(w http.ResponseWriter, r *http.Request) {
+		n, err := limitParam(r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		fs, err := d.TopFlows(n)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, fs)
+	})
 	mux.HandleFunc("GET /v1/identity", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.idmap.List())
 	})

@@ -117,6 +117,12 @@ func (c *Client) Counters() ([]RuleCounters, error) {
 	return r, c.do(http.MethodGet, "/v1/counters", nil, nil, &r)
 }
 
+// TopFlows asks for the busiest live flows by bytes.
+func (c *Client) TopFlows(limit int) ([]FlowSummary, error) {
+	var r []FlowSummary
+	return r, c.do(http.MethodGet, "/v1/top/flows", url.Values{"limit": {strconv.Itoa(limit)}}, nil, &r)
+}
+
 // Identities lists the identity map.
 func (c *Client) Identities(out any) error {
 	return c.do(http.MethodGet, "/v1/identity", nil, nil, out)

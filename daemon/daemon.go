@@ -139,6 +139,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 		return fmt.Errorf("daemon: probe kernel: %w", err)
 	}
 	d.log.Info("kernel probed", "caps", d.caps.String())
+	if err := enableConntrackAccounting(); err != nil {
+		d.log.Warn("conntrack counters stay off: septa top cannot rank flows by bytes", "error", err)
+	}
 	prev, havePrev, err := fw.Generation()
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)

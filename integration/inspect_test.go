@@ -284,6 +284,22 @@ func TestInspectDecidedFlowLeavesQueue(t *testing.T) {
 	if q := sd.queued(); q == 0 || q > 10 {
 		t.Errorf("%d packets queued for one flow, want the first few only", q)
 	}
+	// septa top ranks live flows by conntrack's bytes: the download leads.
+	out, err := sd.run("top", "--json")
+	if err != nil {
+		t.Fatalf("septa top: %v: %s", err, out)
+	}
+	var top struct {
+		Flows []struct {
+			Dst           string
+			Verdict       string
+			BytesToClient uint64
+		}
+	}
+	jsonOut(t, out, &top)
+	if len(top.Flows) == 0 || top.Flows[0].Dst != ap(web.V4, 8080).String() || top.Flows[0].Verdict != "allow" || top.Flows[0].BytesToClient < uint64(len(big)) {
+		t.Errorf("top flows: %+v; want the 1 MiB download first, allowed", top.Flows)
+	}
 }
 
 // TestInspectDenyResetsBothEnds: when the inspector denies a TCP flow

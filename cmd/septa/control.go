@@ -161,7 +161,7 @@ func newTopCmd() *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "top",
-		Short: "Show the busiest policy rules, by the kernel's counters",
+		Short: "Show the busiest policy rules (kernel counters) and the busiest live flows (conntrack)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cs, err := f.client().Counters()
@@ -171,19 +171,35 @@ func newTopCmd() *cobra.Command {
 			if limit > 0 && len(cs) > limit {
 				cs = cs[:limit]
 			}
-			if f.json {
-				return printJSON(cmd.OutOrStdout(), cs)
+			fs, err := f.client().TopFlows(max(limit, 1))
+			if err != nil {
+				return failure(err)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "PACKETS\tBYTES\tRULE\t")
+			if f.json {
+				return printJSON(cmd.OutOrStdout(), struct {
+					Rules []daemon.RuleCounters `json:"rules"`
+					Flows []daemon.FlowSummary  `json:"flows"`
+				}{cs, fs})
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PACKETS\tBYTES\tRULE")
 			for _, c := range cs {
-				fmt.Fprintf(tw, "%d\t%d\t%s\t\n", c.Packets, c.Bytes, c.Rule)
+				fmt.Fprintf(tw, "%d\t%d\t%s\n", c.Packets, c.Bytes, c.Rule)
+			}
+			fmt.Fprintln(tw, "\nBYTES\tPACKETS\tVERDICT\tSOURCE\tDESTINATION\tPROTO\tZONES")
+			for _, fl := range fs {
+				zones := ""
+				if fl.ZoneSrc != "" || fl.ZoneDst != "" {
+					zones = dash(fl.ZoneSrc) + "->" + dash(fl.ZoneDst)
+				}
+				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%d\t%s\n", fl.BytesToServer+fl.BytesToClient,
+					fl.PacketsToServer+fl.PacketsToClient, fl.Verdict, fl.Src, fl.Dst, fl.Proto, dash(zones))
 			}
 			return tw.Flush()
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().IntVar(&limit, "limit", 20, "rules to show (0: all)")
+	cmd.Flags().IntVar(&limit, "limit", 10, "rules and flows to show")
 	return cmd
 }
 
