@@ -37,6 +37,35 @@ func enableConntrackAccounting() error {
 	return os.WriteFile(acctSysctl, []byte("1"), 0)
 }
 
+// liveCounters returns conntrack's counters of the live flows, by their
+// original tuple, for the flows of events (septa flows shows their bytes).
+func liveCounters() (map[flowTuple]conntrack.Flow, error) {
+	c, err := conntrack.Dial(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	flows, err := c.Dump(nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[flowTuple]conntrack.Flow, min(len(flows), maxTopDump))
+	for i, f := range flows {
+		if i >= maxTopDump {
+			break
+		}
+		t := f.TupleOrig
+		out[flowTuple{netip.AddrPortFrom(t.IP.SourceAddress, t.Proto.SourcePort),
+			netip.AddrPortFrom(t.IP.DestinationAddress, t.Proto.DestinationPort), t.Proto.Protocol}] = f
+	}
+	return out, nil
+}
+
+type flowTuple struct {
+	src, dst netip.AddrPort
+	proto    uint8
+}
+
 // maxTopDump bounds the flows a top request reads from conntrack.
 const maxTopDump = 1 << 20
 

@@ -300,6 +300,19 @@ func TestInspectDecidedFlowLeavesQueue(t *testing.T) {
 	if len(top.Flows) == 0 || top.Flows[0].Dst != ap(web.V4, 8080).String() || top.Flows[0].Verdict != "allow" || top.Flows[0].BytesToClient < uint64(len(big)) {
 		t.Errorf("top flows: %+v; want the 1 MiB download first, allowed", top.Flows)
 	}
+	// septa flows: the inspector's decision, with the live flow's bytes.
+	out, err = sd.run("flows", "--json")
+	if err != nil {
+		t.Fatalf("septa flows: %v: %s", err, out)
+	}
+	var flows []struct {
+		Rule, App     string
+		BytesToClient uint64
+	}
+	jsonOut(t, out, &flows)
+	if len(flows) != 1 || flows[0].Rule != "shop-http" || flows[0].App != "http" || flows[0].BytesToClient < uint64(len(big)) {
+		t.Errorf("flows: %+v; want the download, by shop-http, app http, with its bytes", flows)
+	}
 }
 
 // TestInspectDenyResetsBothEnds: when the inspector denies a TCP flow

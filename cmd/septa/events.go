@@ -29,11 +29,11 @@ func newFlowsCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), es)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tVERDICT\tPROTO\tSOURCE\tDESTINATION\tAPP\tUSER\tPROCESS\tZONES\tRULE\tREASON")
+			fmt.Fprintln(tw, "TIME\tVERDICT\tPROTO\tSOURCE\tDESTINATION\tAPP\tUSER\tPROCESS\tZONES\tRULE\tREASON\tBYTES")
 			for _, e := range es {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n",
 					e.Time.Format(time.TimeOnly), verdict(e), events.ProtoName(e.Proto), e.Src, e.Dst, appText(e),
-					dash(e.User), dash(e.Process), dash(zones(e)), dash(e.Rule), e.Reason)
+					dash(e.User), dash(e.Process), dash(zones(e)), dash(e.Rule), e.Reason, e.BytesToServer+e.BytesToClient)
 			}
 			return tw.Flush()
 		},
