@@ -317,27 +317,41 @@ func prefixesEqual[T comparable](a, b []T) bool {
 }
 
 // buildIDS builds the signature engine of a policy, or nil when it has no
-// [ids] table. Bad signatures are skipped and counted by the engine; an
-// engine that cannot be built at all refuses the policy.
+// [ids] table. Bad signatures are skipped and counted by the engine (and
+// logged); an engine that cannot be built at all refuses the policy.
 func (d *Daemon) buildIDS(p *ir.Policy) (ids.Engine, error) {
+	start := time.Now()
+	e, err := BuildIDS(p, d.log.With("component", "ids"))
+	if err != nil || e == nil {
+		return e, err
+	}
+	attrs := []any{"files", len(p.IDS.Files), "duration", time.Since(start)}
+	if r, ok := e.(ids.Reporter); ok {
+		loaded, failed, inert := r.SignatureStats()
+		attrs = append(attrs, "loaded", loaded, "failed", failed, "inert", inert)
+		for _, le := range r.LoadErrors() {
+			d.log.Warn("signature skipped", "error", le)
+		}
+	}
+	d.log.Info("signature engine built", attrs...)
+	return e, nil
+}
+
+// BuildIDS builds the signature engine of a compiled policy with the
+// built-in "signature" plugin, or returns nil when the policy has no
+// signatures (septad on apply, septa check).
+func BuildIDS(p *ir.Policy, log *slog.Logger) (ids.Engine, error) {
 	if p.IDS == nil || len(p.IDS.Files) == 0 {
 		return nil, nil
 	}
-	cfg := ids.Config{Files: p.IDS.Files, Disabled: p.IDS.Disabled, PortVars: map[string]string{},
-		Logger: d.log.With("component", "ids")}
+	cfg := ids.Config{Files: p.IDS.Files, Disabled: p.IDS.Disabled, PortVars: map[string]string{}, Logger: log}
 	for _, v := range p.IDS.AddressVars {
 		cfg.AddressVars = append(cfg.AddressVars, ids.AddressVar{Name: v.Name, Prefixes: v.Prefixes, Negated: v.Negated})
 	}
 	for _, v := range p.IDS.PortVars {
 		cfg.PortVars[v.Name] = v.Value
 	}
-	start := time.Now()
-	e, err := ids.New("signature", cfg)
-	if err != nil {
-		return nil, err
-	}
-	d.log.Info("signature engine built", "files", len(cfg.Files), "duration", time.Since(start))
-	return e, nil
+	return ids.New("signature", cfg)
 }
 
 // Last is the outcome of the last reload.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/septa-fw/septa/daemon"
+	"github.com/septa-fw/septa/inspect/ids"
 	"github.com/septa-fw/septa/rules"
 	"github.com/septa-fw/septa/rules/ir"
 	"github.com/spf13/cobra"
@@ -99,6 +101,20 @@ func checkOne(stdout, stderr io.Writer, f *policyFlags, dir string) bool {
 	}
 	printProblems(stderr, "warning: ", res.Warnings, res.Sources)
 	p := res.Policy
+	if p.IDS != nil {
+		e, err := daemon.BuildIDS(p, slog.New(slog.DiscardHandler))
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: signatures: %v\n", dir, err)
+			return false
+		}
+		if r, ok := e.(ids.Reporter); ok {
+			loaded, failed, inert := r.SignatureStats()
+			for _, le := range r.LoadErrors() {
+				fmt.Fprintf(stderr, "warning: %v\n", le)
+			}
+			fmt.Fprintf(stdout, "%s: signatures: %d loaded, %d skipped (failed to parse), %d that can never match\n", dir, loaded, failed, inert)
+		}
+	}
 	inspected := 0
 	for _, r := range p.Rules {
 		if !r.Needs.KernelOnly() {

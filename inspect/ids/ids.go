@@ -55,6 +55,14 @@ type Validator interface {
 	Validate() error
 }
 
+// Reporter is implemented by engines that load signatures from files:
+// how many loaded, failed to parse (and were skipped), or loaded but can
+// never match, and the first errors of the failed ones.
+type Reporter interface {
+	SignatureStats() (loaded, failed, inert int)
+	LoadErrors() []error
+}
+
 // Closer is implemented by engines that hold resources to release when a
 // reload replaces them.
 type Closer interface {

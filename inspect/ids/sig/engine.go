@@ -30,6 +30,8 @@ type Engine struct {
 	group [numGroups]*group
 	nbits int
 	stats Stats
+	// loadErrors are the first errors of skipped signatures.
+	loadErrors []error
 	// maxPayloadPat is the longest payload fast pattern: an incremental
 	// stream scan starts this many bytes less one before the new data.
 	maxPayloadPat int
@@ -64,6 +66,11 @@ func (e *Engine) Name() string { return PluginName }
 
 // Stats returns the engine's build statistics.
 func (e *Engine) Stats() Stats { return e.stats }
+
+// SignatureStats is the summary septa check and septad report.
+func (e *Engine) SignatureStats() (loaded, failed, inert int) {
+	return e.stats.Loaded, e.stats.Failed, e.stats.Inert
+}
 
 // Validate implements ids.Validator: a built engine is valid.
 func (e *Engine) Validate() error { return nil }
@@ -118,5 +125,18 @@ func NewFromConfig(cfg ids.Config) (*Engine, error) {
 		return nil, err
 	}
 	e.stats.Failed = len(res.Errors)
+	for _, le := range res.Errors[:min(len(res.Errors), maxLoadErrors)] {
+		e.loadErrors = append(e.loadErrors, le)
+	}
 	return e, nil
 }
+
+var _ ids.Reporter = (*Engine)(nil)
+
+// maxLoadErrors bounds the load errors an engine keeps for reporting.
+const maxLoadErrors = 100
+
+// LoadErrors returns the first errors of the signatures that were skipped
+// (FILE:LINE: sid N: keyword "content": problem), at most maxLoadErrors;
+// Stats().Failed counts them all.
+func (e *Engine) LoadErrors() []error { return e.loadErrors }
