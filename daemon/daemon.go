@@ -57,6 +57,8 @@ type Daemon struct {
 	ring     *events.Ring
 	registry *prometheus.Registry
 
+	quarantineQ queuedQuarantiner
+
 	identityChanged chan struct{}
 	identityMu      sync.Mutex // guards identitySynced
 	identitySynced  map[string][]netip.Addr
@@ -386,7 +388,7 @@ func (d *Daemon) startInspector(ctx context.Context) error {
 		}
 		w := inspect.NewWorker(icfg, inspect.Deps{
 			Policy: &d.policy, Verdicter: q, Local: d.local, Remote: d.idmap, Processes: d.procs,
-			Sink: events.InspectorSink{Bus: d.bus, Enrich: d.enrich}, IDS: &d.ids,
+			Sink: events.InspectorSink{Bus: d.bus, Enrich: d.enrich}, IDS: &d.ids, Quarantine: d.quarantiner(ctx),
 		})
 		d.queues = append(d.queues, q)
 		d.workers = append(d.workers, w)
@@ -398,6 +400,46 @@ func (d *Daemon) startInspector(ctx context.Context) error {
 		go d.sweep(ctx, w, icfg.HoldTimeout)
 	}
 	return nil
+}
+
+// quarantineRequest is a quarantine the inspector asks for.
+type quarantineRequest struct {
+	addr   netip.Addr
+	d      time.Duration
+	reason string
+}
+
+// queuedQuarantiner hands the inspector's quarantine requests to a
+// goroutine: the packet path never waits for netlink. A full queue drops
+// the request (the next blocked flow asks again).
+type queuedQuarantiner chan quarantineRequest
+
+func (q queuedQuarantiner) Quarantine(addr netip.Addr, d time.Duration, reason string) {
+	select {
+	case q <- quarantineRequest{addr, d, reason}:
+	default:
+	}
+}
+
+// quarantiner starts the goroutine that applies the inspector's
+// quarantines, once for all workers.
+func (d *Daemon) quarantiner(ctx context.Context) inspect.Quarantiner {
+	if d.quarantineQ == nil {
+		d.quarantineQ = make(queuedQuarantiner, 256)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case r := <-d.quarantineQ:
+					if _, err := d.Quarantine(r.addr, r.d, r.reason); err != nil {
+						d.log.Error("quarantine", "addr", r.addr, "error", err)
+					}
+				}
+			}
+		}()
+	}
+	return d.quarantineQ
 }
 
 func (d *Daemon) sweep(ctx context.Context, w *inspect.Worker, hold time.Duration) {

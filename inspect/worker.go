@@ -102,6 +102,12 @@ type Resetter interface {
 	VerdictPayload(id uint32, accept bool, mark uint32, payload []byte)
 }
 
+// Quarantiner quarantines an address: the kernel drops its traffic for
+// a while. It must not block (the daemon queues the request).
+type Quarantiner interface {
+	Quarantine(addr netip.Addr, d time.Duration, reason string)
+}
+
 // LocalUsers resolves local socket owners (userid.Local).
 type LocalUsers interface {
 	ByUID(uid uint32) *userid.Identity
@@ -181,6 +187,7 @@ type Worker struct {
 	sink      Sink
 	now       func() time.Time
 	ids       *atomic.Pointer[IDSEngine]
+	quar      Quarantiner
 
 	mu    sync.Mutex // guards everything below: Handle and Sweep
 	table *flowTable
@@ -214,6 +221,9 @@ type Deps struct {
 	// IDS is the signature engine for flows whose rule asks for it; nil
 	// or holding nil when the policy has none. Reload swaps it.
 	IDS *atomic.Pointer[IDSEngine]
+	// Quarantine receives the sources of flows a signature blocked under
+	// a rule with a quarantine.
+	Quarantine Quarantiner
 }
 
 // IDSEngine holds the signature engine the workers use.
@@ -224,7 +234,7 @@ func NewWorker(cfg Config, d Deps) *Worker {
 	cfg = cfg.withDefaults()
 	w := &Worker{
 		cfg: cfg, policy: d.Policy, verdicter: d.Verdicter, local: d.Local, remote: d.Remote,
-		procs: d.Processes, sink: d.Sink, now: d.Now, ids: d.IDS,
+		procs: d.Processes, sink: d.Sink, now: d.Now, ids: d.IDS, quar: d.Quarantine,
 		table: newFlowTable(cfg.MaxFlows),
 		rst:   make([]byte, 0, 128),
 		pool:  newBufPool(cfg.Depth, cfg.MaxBuffered*2),
@@ -639,6 +649,11 @@ func (w *Worker) inspectIDS(f *flow, dir int, now time.Time) {
 		f.idsActive, f.mark = false, w.cfg.DenyMark
 		f.decision.Action, f.decision.Reason = ir.ActionDeny, packet.ReasonSignature
 		w.Stats.Verdicts[packet.ReasonSignature].Add(1)
+		if pol := w.policy.Load(); w.quar != nil && pol != nil && f.decision.Rule >= 0 && f.decision.Rule < len(pol.rules) {
+			if d := pol.rules[f.decision.Rule].ir.Quarantine; d > 0 {
+				w.quar.Quarantine(f.client().Addr(), d, "signature block under rule "+pol.rules[f.decision.Rule].ir.ID)
+			}
+		}
 	case res.Verdict == packet.Allow, f.streams[0].full() && f.streams[1].full(),
 		f.packets[0]+f.packets[1] >= maxIDSPackets:
 		f.idsActive, f.mark = false, w.cfg.AllowMark

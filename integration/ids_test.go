@@ -18,6 +18,10 @@ drop http any any -> $HOME_NET any (msg:"SEPTA-TEST shell in URI"; flow:establis
 `
 
 func idsPolicy(mode, rulesFile string) string {
+	quarantine := ""
+	if mode == "prevent" {
+		quarantine = `quarantine = "1m"`
+	}
 	return fmt.Sprintf(`
 [settings]
 default = "deny"
@@ -28,10 +32,11 @@ from = "any"
 to = "self"
 ports = ["tcp/80"]
 ids = %q
+%s
 action = "allow"
 [ids]
 signatures = [%q]
-`, mode, rulesFile)
+`, mode, quarantine, rulesFile)
 }
 
 // TestIPS: inside an allowed HTTP flow, a request matching a drop
@@ -93,6 +98,25 @@ func TestIPS(t *testing.T) {
 			wantAction := map[string]string{"prevent": events.AlertBlocked, "detect": events.AlertAllowed}[mode]
 			if a.Alert.SID != 9000002 || a.Alert.Action != wantAction || !strings.Contains(a.Alert.Signature, "shell") {
 				t.Errorf("alert: %+v, want sid 9000002 %s", a.Alert, wantAction)
+			}
+			if mode != "prevent" {
+				return
+			}
+			// The rule quarantines the attacker: the kernel drops its next
+			// connection, without a trip to the inspector.
+			ok = pollFor(5*time.Second, func() bool {
+				out, _ := sd.run("quarantine", "--json")
+				return strings.Contains(out, client.V4.String())
+			})
+			if !ok {
+				t.Fatalf("the source was not quarantined")
+			}
+			before := sd.queued()
+			if got, _ := client.Connect(ap(web.V4, 80), time.Second); got != lab.TimedOut {
+				t.Errorf("a quarantined source connected: %s", got)
+			}
+			if q := sd.queued(); q != before {
+				t.Errorf("the quarantined source's packets reached the queue (%d)", q-before)
 			}
 		})
 	}

@@ -453,6 +453,10 @@ func (c *compiler) rule(r *ruleDef, s ir.Settings) (ir.Rule, bool) {
 	}
 	out.Needs = needs(out)
 	out.PassFirstPackets = r.passFirst
+	out.Quarantine = r.quarantine
+	if r.quarantine > 0 && r.ids != ir.IDSPrevent {
+		c.errs.addf(r.qPos, "rule", t.name, "quarantine", `quarantines follow signature blocks: it needs ids = "prevent"`)
+	}
 	if r.fpPos.Line > 0 && out.Needs&(ir.NeedApp|ir.NeedUser|ir.NeedProcess) == 0 {
 		c.warns = append(c.warns, &Warning{Pos: r.fpPos, What: "rule", Name: t.name, Field: "first_packets",
 			Err: fmt.Errorf("the rule is decided without waiting for data, so the setting changes nothing")})

@@ -96,29 +96,31 @@ type ref struct {
 }
 
 type ruleDef struct {
-	name      string
-	pos       Pos
-	namePos   Pos
-	file      string
-	t         *table // for positions of fields during resolution
-	section   ir.Section
-	dir       ir.Direction
-	from, to  []ref
-	services  []item
-	ports     []ir.Port
-	app       item
-	sni       []string
-	httpHost  []string
-	users     []item
-	processes []string
-	action    ir.Action
-	ids       ir.IDSMode
-	log       *bool
-	observe   bool
-	passFirst bool
-	fpPos     Pos
-	expires   time.Time
-	expPos    Pos
+	name       string
+	pos        Pos
+	namePos    Pos
+	file       string
+	t          *table // for positions of fields during resolution
+	section    ir.Section
+	dir        ir.Direction
+	from, to   []ref
+	services   []item
+	ports      []ir.Port
+	app        item
+	sni        []string
+	httpHost   []string
+	users      []item
+	processes  []string
+	action     ir.Action
+	ids        ir.IDSMode
+	log        *bool
+	observe    bool
+	passFirst  bool
+	fpPos      Pos
+	quarantine time.Duration
+	qPos       Pos
+	expires    time.Time
+	expPos     Pos
 }
 
 type idsDef struct {
@@ -646,6 +648,17 @@ func (src *source) readRule(file string, i int, t *table) {
 	}
 	if b, _, ok := t.boolean("observe"); ok {
 		r.observe = b
+	}
+	if it, ok := t.str("quarantine"); ok {
+		d, err := time.ParseDuration(it.s)
+		switch {
+		case err != nil:
+			t.errorf(it.pos, "quarantine", "%q is not a duration such as \"10m\" or \"1h\"", it.s)
+		case d < time.Second || d > 30*24*time.Hour:
+			t.errorf(it.pos, "quarantine", "%s: between 1s and 30 days", d)
+		default:
+			r.quarantine, r.qPos = d, it.pos
+		}
 	}
 	if v, pos, ok := enumValue(t, "first_packets", map[string]bool{"hold": false, "pass": true}, `"hold" or "pass"`); ok {
 		r.passFirst, r.fpPos = v, pos

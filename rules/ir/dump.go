@@ -103,6 +103,9 @@ func (r *Rule) Dump() string {
 	if r.PassFirstPackets {
 		flags = append(flags, "pass-first-packets")
 	}
+	if r.Quarantine > 0 {
+		flags = append(flags, "quarantine="+r.Quarantine.String())
+	}
 	if !r.Expires.IsZero() {
 		flags = append(flags, "expires="+r.Expires.UTC().Format(time.RFC3339))
 	}

@@ -435,6 +435,9 @@ type Rule struct {
 	// decision (holding is the default: a denied application then never
 	// completes a request).
 	PassFirstPackets bool
+	// Quarantine: when a signature blocks a flow of this rule (ids
+	// prevent), its source is quarantined this long; zero for never.
+	Quarantine time.Duration
 }
 
 // IDS is the signature configuration.
