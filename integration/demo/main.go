@@ -138,10 +138,15 @@ func (d *demo) run() error {
 	fmt.Printf("   prod-web     GET http://prod-app:8080/ -> %s\n", d.get(web, fmt.Sprintf("http://%s:8080/", app.V4)))
 	fmt.Printf("   prod-app     SSH to prod-db:5432      -> %s\n", d.sshTo(app, netip.AddrPortFrom(db.V4, 5432)))
 
-	step("IPS: inside the allowed HTTP flow from test, a request matching a drop signature is blocked before it reaches the server")
+	step("IPS: inside the allowed HTTP flow from test, a request matching a drop signature is blocked before it reaches the server, and its source quarantined")
 	tester := d.lab.Host("test-1")
 	fmt.Printf("   test-1       GET /index.html                 -> %s\n", d.get(tester, fmt.Sprintf("http://%s/index.html", web.V4)))
 	fmt.Printf("   test-1       GET /cgi-bin/run?cmd=/bin/sh    -> %s\n", d.get(tester, fmt.Sprintf("http://%s/cgi-bin/run?cmd=/bin/sh", web.V4)))
+
+	time.Sleep(300 * time.Millisecond) // the quarantine is applied right after the block
+	d.septa(web, "quarantine")
+	out, _ := tester.Connect(netip.AddrPortFrom(web.V4, 80), time.Second)
+	fmt.Printf("   test-1       -> prod-web:80 again           -> %s (quarantined: the kernel drops it)\n", out)
 
 	step("the flows septa decided in its inspector, with app, user, zones and deciding rule")
 	for _, h := range []*lab.Host{web, app, db} {
