@@ -353,6 +353,13 @@ func BuildIDS(p *ir.Policy, log *slog.Logger) (ids.Engine, error) {
 	for _, v := range p.IDS.PortVars {
 		cfg.PortVars[v.Name] = v.Value
 	}
+	if len(p.IDS.Actions) > 0 {
+		cfg.Actions = map[uint32]ids.Action{}
+		for _, a := range p.IDS.Actions {
+			cfg.Actions[a.SID] = map[string]ids.Action{"alert": ids.ActionAlert, "drop": ids.ActionDrop,
+				"reject": ids.ActionReject, "pass": ids.ActionPass}[a.Action]
+		}
+	}
 	return ids.New("signature", cfg)
 }
 

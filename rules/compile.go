@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -653,6 +654,9 @@ func (c *compiler) ids() *ir.IDS {
 		out.PortVars = append(out.PortVars, ir.PortVar{Name: name, Value: d.portVars[name]})
 	}
 	out.Disabled = slices.Compact(slices.Sorted(slices.Values(d.disable)))
+	for _, sid := range slices.Sorted(maps.Keys(d.actions)) {
+		out.Actions = append(out.Actions, ir.SigAction{SID: sid, Action: d.actions[sid]})
+	}
 	return out
 }
 

@@ -130,6 +130,7 @@ type idsDef struct {
 	addrVars   map[string][]ref
 	addrPos    map[string]Pos
 	portVars   map[string]string
+	actions    map[uint32]string
 }
 
 func newSource() *source {
@@ -759,6 +760,27 @@ func (src *source) readIDS(t *table) {
 			d.addrPos[name] = av.keyPos(name)
 		}
 		av.done()
+	}
+	if at := t.table("actions", "ids"); at != nil {
+		d.actions = map[uint32]string{}
+		for key := range at.m {
+			it, ok := at.str(key)
+			sid, err := strconv.ParseUint(key, 10, 32)
+			if err != nil || sid == 0 {
+				at.errorf(at.keyPos(key), "actions", "%q is not a signature id", key)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			switch it.s {
+			case "alert", "drop", "reject", "pass":
+				d.actions[uint32(sid)] = it.s
+			default:
+				at.errorf(it.pos, "actions", "%q is not one of \"alert\", \"drop\", \"reject\" or \"pass\"", it.s)
+			}
+		}
+		at.done()
 	}
 	if pv := t.table("port_vars", "ids"); pv != nil {
 		for name := range pv.m {

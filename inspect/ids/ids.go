@@ -84,6 +84,9 @@ type Config struct {
 	PortVars map[string]string
 	// Disabled sids are not loaded.
 	Disabled []uint32
+	// Actions override signatures' actions by sid (a detect-only sid in
+	// a prevent rule: ActionAlert; a blocking one: ActionDrop).
+	Actions map[uint32]Action
 	// Strict makes a single bad signature fail the whole load.
 	Strict bool
 	// Logger, with a component attribute, for load-time messages only.

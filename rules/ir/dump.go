@@ -51,6 +51,9 @@ func (p *Policy) Dump() string {
 		for _, v := range p.IDS.PortVars {
 			b.WriteString("  var " + v.Name + " " + v.Value + "\n")
 		}
+		for _, a := range p.IDS.Actions {
+			b.WriteString("  action " + strconv.FormatUint(uint64(a.SID), 10) + " " + a.Action + "\n")
+		}
 		if len(p.IDS.Disabled) > 0 {
 			ids := make([]string, len(p.IDS.Disabled))
 			for i, sid := range p.IDS.Disabled {

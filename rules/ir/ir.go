@@ -452,6 +452,15 @@ type IDS struct {
 	PortVars []PortVar
 	// Disabled are signature ids turned off, sorted.
 	Disabled []uint32
+	// Actions override signature actions ("alert", "drop", "reject",
+	// "pass"), sorted by sid.
+	Actions []SigAction
+}
+
+// SigAction overrides one signature's action.
+type SigAction struct {
+	SID    uint32
+	Action string
 }
 
 // AddressVar is a named address list for signatures.

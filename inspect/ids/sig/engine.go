@@ -100,7 +100,7 @@ func NewFromConfig(cfg ids.Config) (*Engine, error) {
 	for k, v := range cfg.PortVars {
 		vars.Port[k] = v
 	}
-	opt := LoadOptions{Vars: vars, Disabled: map[uint32]bool{}}
+	opt := LoadOptions{Vars: vars, Disabled: map[uint32]bool{}, Actions: cfg.Actions}
 	for _, sid := range cfg.Disabled {
 		opt.Disabled[sid] = true
 	}

@@ -3,6 +3,7 @@ package sig
 import (
 	"bufio"
 	"errors"
+	"github.com/septa-fw/septa/inspect/ids"
 	"io"
 	"os"
 	"sort"
@@ -48,6 +49,8 @@ type ReasonCount struct {
 type LoadOptions struct {
 	Vars     *Vars
 	Disabled map[uint32]bool
+	// Actions override the action of signatures by sid.
+	Actions map[uint32]ids.Action
 }
 
 // LoadFile parses the signatures in file, one per line (a line ending in
@@ -102,6 +105,9 @@ func Load(name string, r io.Reader, opt LoadOptions, res *LoadResult) error {
 		if opt.Disabled[s.SID] {
 			res.Disabled++
 			continue
+		}
+		if a, ok := opt.Actions[s.SID]; ok {
+			s.Action = a
 		}
 		s.File, s.Line = name, start
 		res.Sigs = append(res.Sigs, s)
