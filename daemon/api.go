@@ -156,6 +156,14 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, fs)
 	})
+	mux.HandleFunc("GET /v1/ids", func(w http.ResponseWriter, r *http.Request) {
+		st := d.IDS()
+		if st == nil {
+			writeError(w, http.StatusNotFound, errors.New("the policy in force has no signatures"))
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
 	mux.HandleFunc("GET /v1/identity", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.idmap.List())
 	})

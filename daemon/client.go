@@ -123,6 +123,12 @@ func (c *Client) TopFlows(limit int) ([]FlowSummary, error) {
 	return r, c.do(http.MethodGet, "/v1/top/flows", url.Values{"limit": {strconv.Itoa(limit)}}, nil, &r)
 }
 
+// IDS asks for the signature engine's state.
+func (c *Client) IDS() (IDSStatus, error) {
+	var st IDSStatus
+	return st, c.do(http.MethodGet, "/v1/ids", nil, nil, &st)
+}
+
 // Identities lists the identity map.
 func (c *Client) Identities(out any) error {
 	return c.do(http.MethodGet, "/v1/identity", nil, nil, out)

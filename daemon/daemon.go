@@ -58,6 +58,7 @@ type Daemon struct {
 	registry *prometheus.Registry
 
 	quarantineQ queuedQuarantiner
+	idsStatus   *IDSStatus // the engine in force, guarded by mu
 
 	identityChanged chan struct{}
 	identityMu      sync.Mutex // guards identitySynced
@@ -327,16 +328,54 @@ func (d *Daemon) buildIDS(p *ir.Policy) (ids.Engine, error) {
 	if err != nil || e == nil {
 		return e, err
 	}
-	attrs := []any{"files", len(p.IDS.Files), "duration", time.Since(start)}
+	st := IDSStatus{Engine: e.Name(), Files: p.IDS.Files, Built: time.Now(), BuildTime: time.Since(start)}
 	if r, ok := e.(ids.Reporter); ok {
-		loaded, failed, inert := r.SignatureStats()
-		attrs = append(attrs, "loaded", loaded, "failed", failed, "inert", inert)
+		st.Loaded, st.Failed, st.Inert = r.SignatureStats()
 		for _, le := range r.LoadErrors() {
 			d.log.Warn("signature skipped", "error", le)
+			st.Errors = append(st.Errors, le.Error())
 		}
 	}
-	d.log.Info("signature engine built", attrs...)
+	d.log.Info("signature engine built", "files", len(st.Files), "loaded", st.Loaded, "failed", st.Failed,
+		"inert", st.Inert, "duration", st.BuildTime)
+	d.mu.Lock()
+	d.idsStatus = &st
+	d.mu.Unlock()
 	return e, nil
+}
+
+// IDSStatus describes the signature engine in force (septa ids stats).
+type IDSStatus struct {
+	Engine    string        `json:"engine"`
+	Files     []string      `json:"files"`
+	Built     time.Time     `json:"built"`
+	BuildTime time.Duration `json:"build_time_ns"`
+	Loaded    int           `json:"loaded"`
+	Failed    int           `json:"failed"`
+	Inert     int           `json:"inert"`
+	// Errors are the first load errors of skipped signatures.
+	Errors []string `json:"errors,omitempty"`
+	// Alerts counts alerts reported since start, over all queues.
+	Alerts uint64 `json:"alerts"`
+	// Inspected counts packets the engine inspected.
+	Inspected uint64 `json:"inspected_packets"`
+}
+
+// IDS reports the signature engine in force, or nil when the policy has
+// no signatures.
+func (d *Daemon) IDS() *IDSStatus {
+	d.mu.Lock()
+	st := d.idsStatus
+	d.mu.Unlock()
+	if st == nil || d.ids.Load() == nil || d.ids.Load().Engine == nil {
+		return nil
+	}
+	out := *st
+	for _, w := range d.workers {
+		out.Alerts += w.Stats.Alerts.Load()
+		out.Inspected += w.Stats.IDSPackets.Load()
+	}
+	return &out
 }
 
 // BuildIDS builds the signature engine of a compiled policy with the

@@ -99,6 +99,20 @@ func TestIPS(t *testing.T) {
 			if a.Alert.SID != 9000002 || a.Alert.Action != wantAction || !strings.Contains(a.Alert.Signature, "shell") {
 				t.Errorf("alert: %+v, want sid 9000002 %s", a.Alert, wantAction)
 			}
+			// septa ids stats: the engine in force.
+			out, err := sd.run("ids", "stats", "--json")
+			if err != nil {
+				t.Fatalf("septa ids stats: %v: %s", err, out)
+			}
+			var st struct {
+				Loaded, Failed int
+				Alerts         uint64
+				Inspected      uint64 `json:"inspected_packets"`
+			}
+			jsonOut(t, out, &st)
+			if st.Loaded != 2 || st.Failed != 0 || st.Alerts == 0 || st.Inspected == 0 {
+				t.Errorf("ids stats %+v: want 2 loaded, alerts and inspected packets", st)
+			}
 			if mode != "prevent" {
 				return
 			}
