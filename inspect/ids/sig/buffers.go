@@ -1,6 +1,8 @@
 package sig
 
 import (
+	"bytes"
+
 	"github.com/septa-fw/septa/inspect/appid"
 )
 
@@ -48,16 +50,24 @@ func (sc *Scratch) build(b Buffer) ([]byte, bool) {
 			return nil, false
 		}
 		return info.DNSQuery, true
-	case BufSSHProto:
-		if info == nil || len(info.SSHProto) == 0 {
+	case BufSSHProto, BufSSHSoftware:
+		// The buffers are the sending side's identification string:
+		// app-ID keeps only one side's.
+		if info == nil || info.App != appid.SSH {
 			return nil, false
 		}
-		return info.SSHProto, true
-	case BufSSHSoftware:
-		if info == nil || len(info.SSHSoftware) == 0 {
-			return nil, false
+		d := 0
+		if !toServer {
+			d = 1
 		}
-		return info.SSHSoftware, true
+		proto, soft := sshIdent(in.Stream[d], !toServer)
+		if proto == nil && info.SSHFromServer == !toServer {
+			proto, soft = info.SSHProto, info.SSHSoftware
+		}
+		if b == BufSSHProto {
+			return proto, len(proto) > 0
+		}
+		return soft, len(soft) > 0
 	case BufTLSCertSubject, BufTLSCertIssuer, BufTLSCerts, BufTLSCertSerial, BufJA3String, BufJA3SHash, BufBase64Data, BufHTTPHeaderRaw:
 		return nil, false
 	}
@@ -99,7 +109,9 @@ func (sc *Scratch) build(b Buffer) ([]byte, bool) {
 	case BufHTTPUserAgent:
 		v = m.header("user-agent")
 	case BufHTTPHeader:
-		v = m.headers
+		v = m.appendHeaders(sc.own[b][:0], toServer)
+		sc.own[b] = v
+		return v, len(v) > 0
 	case BufHTTPHeaderNames:
 		v = m.appendHeaderNames(sc.own[b][:0])
 		sc.own[b] = v
@@ -178,4 +190,36 @@ func (sc *Scratch) parseHTTP() {
 		parseHTTP(in.Stream[1], false, &sc.resp)
 		sc.req = httpMsg{}
 	}
+}
+
+// sshIdent returns the protocol and software versions of the SSH
+// identification string "SSH-proto-software [comments]\r\n" at the start
+// of a stream; a server may send up to four other lines before it (RFC
+// 4253 section 4.2). proto is nil when the line is not (yet) there.
+func sshIdent(b []byte, server bool) (proto, soft []byte) {
+	pre := 0
+	if server {
+		pre = 4
+	}
+	for i := 0; i <= pre; i++ {
+		eol := bytes.IndexByte(b, '\n')
+		if eol < 0 {
+			return nil, nil
+		}
+		line := bytes.TrimSuffix(b[:eol], []byte("\r"))
+		b = b[eol+1:]
+		rest, ok := bytes.CutPrefix(line, []byte("SSH-"))
+		if !ok {
+			continue
+		}
+		proto, soft, ok = bytes.Cut(rest, []byte("-"))
+		if !ok || len(proto) == 0 {
+			return nil, nil
+		}
+		if sp := bytes.IndexByte(soft, ' '); sp >= 0 {
+			soft = soft[:sp]
+		}
+		return proto, soft
+	}
+	return nil, nil
 }

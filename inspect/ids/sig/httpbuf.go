@@ -122,6 +122,48 @@ func (m *httpMsg) header(name string) []byte {
 	return nil
 }
 
+// appendHeaders appends Suricata's http.header buffer: each header as
+// "Name: value\r\n" with the value trimmed, leaving out Cookie in a
+// request and Set-Cookie in a response (they are http.cookie's).
+func (m *httpMsg) appendHeaders(dst []byte, req bool) []byte {
+	skip := "set-cookie"
+	if req {
+		skip = "cookie"
+	}
+	h := m.headers
+	for len(h) > 0 {
+		eol := bytes.Index(h, crlf)
+		line := h
+		if eol >= 0 {
+			line, h = h[:eol], h[eol+2:]
+		} else {
+			h = nil
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			continue
+		}
+		name := line[:colon]
+		if len(name) == len(skip) {
+			same := true
+			for i := range name {
+				if lower[name[i]] != skip[i] {
+					same = false
+					break
+				}
+			}
+			if same {
+				continue
+			}
+		}
+		dst = append(dst, name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, bytes.TrimSpace(line[colon+1:])...)
+		dst = append(dst, crlf...)
+	}
+	return dst
+}
+
 // appendHeaderNames appends Suricata's http.header_names buffer:
 // "\r\n" then each name followed by "\r\n", then a final "\r\n".
 func (m *httpMsg) appendHeaderNames(dst []byte) []byte {

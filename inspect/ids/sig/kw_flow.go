@@ -42,6 +42,9 @@ func setupFlow(p *parser, v string) error {
 	case f.onlyStream && f.noStream:
 		return errf("only_stream and no_stream together")
 	}
+	if f.noStream {
+		p.sig.pktOnly = true // packets only, as a tcp-pkt rule
+	}
 	if f.established || f.notEstablished || f.toServer || f.toClient {
 		p.sig.checks = append(p.sig.checks, f)
 	}

@@ -45,11 +45,12 @@ func (d *isdataat) eval(st *state, buf []byte, cur int, rest []step) bool {
 	if d.nVar >= 0 {
 		n = int(st.vars[d.nVar])
 	}
-	at := n
+	// As Suricata: absolute, a byte at offset n; relative, n more bytes
+	// after the cursor (not a byte at cur+n).
+	has := n < len(buf)
 	if d.relative {
-		at = cur + n
+		has = cur+n <= len(buf)
 	}
-	has := at < len(buf)
 	if has == d.neg {
 		return false
 	}

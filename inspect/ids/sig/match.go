@@ -350,7 +350,7 @@ func (sc *Scratch) matchList(s *Signature, l *list) bool {
 	st := &sc.st
 	if l.buf == BufPayload {
 		p := st.pkt
-		if s.Proto != ProtoTCPStream && len(p.Payload) > 0 && st.evalSteps(p.Payload, 0, l.steps) {
+		if s.Proto != ProtoTCPStream && !s.flow.onlyStream && len(p.Payload) > 0 && st.evalSteps(p.Payload, 0, l.steps) {
 			return true
 		}
 		if p.Proto == packet.ProtoTCP && s.Proto != ProtoTCPPkt && !s.pktOnly {

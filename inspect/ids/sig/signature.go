@@ -110,7 +110,7 @@ type Signature struct {
 	target     uint8
 	varNames   []string
 	hasFlowSet bool // sets, unsets or toggles flowbits
-	pktOnly    bool // has packet-only conditions (dsize, flags, itype, icode)
+	pktOnly    bool // has packet-only conditions (dsize, flags, itype, icode, flow:no_stream)
 	hasFlowGet bool // tests flowbits
 	flowbitRef []string
 }

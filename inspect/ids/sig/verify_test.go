@@ -34,7 +34,6 @@ type testFlow struct {
 	client      netip.AddrPort
 	base        [2]uint32
 	haveBase    [2]bool
-	next        [2]uint32
 	data        [2][]byte
 	filled      [2][]bool
 	info        appid.Info
@@ -132,6 +131,44 @@ func parsePacketLine(line string) (testPacket, error) {
 	return tp, nil
 }
 
+// numberTCP sets each TCP packet's sequence and acknowledgement numbers:
+// seq as input.txt gives it, else the next in its direction (1000 for a
+// direction's first packet); ack is the highest sequence number the other
+// direction has sent so far, so the packets are a consistent TCP
+// conversation on the wire too (suricata_test.go writes them as a pcap).
+func numberTCP(input []testPacket) {
+	type dirKey struct{ src, dst netip.AddrPort }
+	next := map[dirKey]uint32{} // after the direction's last packet
+	high := map[dirKey]uint32{} // after the highest byte, FIN included
+	for i := range input {
+		tp := &input[i]
+		p := &tp.pkt
+		if p.Proto != packet.ProtoTCP {
+			continue
+		}
+		k := dirKey{netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)}
+		seq, seen := next[k]
+		if tp.haveSeq {
+			seq = tp.seq
+		} else if !seen {
+			seq = 1000
+		}
+		next[k] = seq + uint32(len(tp.payload))
+		if p.Flags&packet.TCPSyn != 0 {
+			next[k]++
+		}
+		end := next[k]
+		if p.Flags&packet.TCPFin != 0 {
+			end++
+		}
+		if h, ok := high[k]; !ok || int32(end-h) > 0 {
+			high[k] = end
+		}
+		p.Seq = seq
+		p.Ack = high[dirKey{k.dst, k.src}]
+	}
+}
+
 // runCase replays input through an engine built from rules and returns
 // the alert count per sid.
 func runCase(t *testing.T, rules string, input []testPacket) map[uint32]int {
@@ -169,13 +206,7 @@ func runCase(t *testing.T, rules string, input []testPacket) map[uint32]int {
 			if p.Flags&packet.TCPAck != 0 {
 				f.established = true
 			}
-			seq := tp.seq
-			if !tp.haveSeq {
-				seq = f.next[d]
-				if !f.haveBase[d] {
-					seq = 1000
-				}
-			}
+			seq := p.Seq
 			if !f.haveBase[d] {
 				f.base[d], f.haveBase[d] = seq, true
 				if p.Flags&packet.TCPSyn != 0 {
@@ -196,10 +227,6 @@ func runCase(t *testing.T, rules string, input []testPacket) map[uint32]int {
 				if !f.filled[d][off+j] {
 					f.data[d][off+j], f.filled[d][off+j] = c, true
 				}
-			}
-			f.next[d] = seq + uint32(len(tp.payload))
-			if p.Flags&packet.TCPSyn != 0 {
-				f.next[d]++
 			}
 		} else {
 			f.established = d == 1 || f.established
@@ -267,6 +294,7 @@ func readCase(t *testing.T, dir string) (string, []testPacket, map[uint32]int) {
 		}
 		input = append(input, tp)
 	}
+	numberTCP(input)
 	want := map[uint32]int{}
 	wb, err := os.ReadFile(filepath.Join(dir, "want.txt"))
 	if err != nil {
