@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/septa-fw/septa/daemon/events"
 	"github.com/septa-fw/septa/integration/lab"
+	"github.com/septa-fw/septa/internal/journaltest"
 )
 
 const idsSignatures = `alert http any any -> $HOME_NET any (msg:"SEPTA-TEST traversal in URI"; flow:established,to_server; http.uri; content:"../"; sid:9000001; rev:1;)
@@ -55,7 +57,9 @@ func TestIPS(t *testing.T) {
 			if err := os.WriteFile(rulesFile, []byte(idsSignatures), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			sd := startSeptad(t, web, idsPolicy(mode, rulesFile), "")
+			journaltest.Ensure(t)
+			eve := filepath.Join(t.TempDir(), "eve.json")
+			sd := startSeptad(t, web, idsPolicy(mode, rulesFile), fmt.Sprintf("[events]\njournald = true\neve = %q\n", eve))
 			get := func(path string) error {
 				req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s%s", web.V4, path), nil)
 				req.Host = "shop.example"
@@ -99,6 +103,25 @@ func TestIPS(t *testing.T) {
 			if a.Alert.SID != 9000002 || a.Alert.Action != wantAction || !strings.Contains(a.Alert.Signature, "shell") {
 				t.Errorf("alert: %+v, want sid 9000002 %s", a.Alert, wantAction)
 			}
+			// The alert in the EVE file, in Suricata's schema, and in journald.
+			ok = pollFor(5*time.Second, func() bool {
+				b, _ := os.ReadFile(eve)
+				return strings.Contains(string(b), `"event_type":"alert"`) && strings.Contains(string(b), `"signature_id":9000002`) &&
+					strings.Contains(string(b), `"action":"`+wantAction+`"`)
+			})
+			if !ok {
+				b, _ := os.ReadFile(eve)
+				t.Errorf("no %s alert for sid 9000002 in the EVE file:\n%s", wantAction, b)
+			}
+			ok = pollFor(10*time.Second, func() bool {
+				out, err := exec.Command("journalctl", "-o", "json", "--no-pager", "SEPTA_EVENT=alert", "SEPTA_SID=9000002",
+					"SEPTA_SRC="+a.Src.String()).Output()
+				return err == nil && len(out) > 0
+			})
+			if !ok {
+				t.Errorf("journald has no alert entry for sid 9000002 from %s", a.Src)
+			}
+
 			// septa ids stats: the engine in force.
 			out, err := sd.run("ids", "stats", "--json")
 			if err != nil {
