@@ -251,11 +251,15 @@ func decodeL4(b []byte, p *Packet) Status {
 			p.Payload = b[8:ulen]
 		}
 	case ProtoICMP, ProtoICMPv6:
-		if len(b) < 4 {
+		// RFC 792 and RFC 4443: type, code, checksum and four bytes that
+		// depend on the type (identifier and sequence of an echo, the
+		// unused word of an error) make an 8-byte header before the data,
+		// as Suricata counts it for dsize, depth and offset.
+		if len(b) < 8 {
 			return fragmentOr(p, b, Truncated)
 		}
 		p.ICMPType, p.ICMPCode = b[0], b[1]
-		p.Payload = b[4:]
+		p.Payload = b[8:]
 	default:
 		p.Payload = b
 	}

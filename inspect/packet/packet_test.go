@@ -82,7 +82,7 @@ func TestDecode(t *testing.T) {
 			pkt: build(t, ip4(layers.IPProtocolICMPv4),
 				&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0), Id: 1, Seq: 1}),
 			want: Packet{Src: netip.MustParseAddr("10.1.0.5"), Dst: netip.MustParseAddr("10.3.1.10"),
-				Proto: ProtoICMP, IPVersion: 4, TTL: 64, ICMPType: 8, Len: 28, Payload: []byte{0, 1, 0, 1}},
+				Proto: ProtoICMP, IPVersion: 4, TTL: 64, ICMPType: 8, Len: 28, Payload: []byte{}},
 			status: OK,
 		},
 	}
