@@ -117,18 +117,7 @@ func (d *Daemon) Handler() http.Handler {
 		if len(out) > n {
 			out = out[len(out)-n:]
 		}
-		// Bytes and packets so far of the flows that are still live. The
-		// ring's events are shared: fill copies.
-		if live, err := liveCounters(); err == nil {
-			for i, e := range out {
-				if f, ok := live[flowTuple{e.Src, e.Dst, e.Proto}]; ok {
-					c := *e
-					c.PacketsToServer, c.BytesToServer = f.CountersOrig.Packets, f.CountersOrig.Bytes
-					c.PacketsToClient, c.BytesToClient = f.CountersReply.Packets, f.CountersReply.Bytes
-					out[i] = &c
-				}
-			}
-		}
+		out = withLiveCounters(out)
 		writeJSON(w, http.StatusOK, nonNil(out))
 	})
 	mux.HandleFunc("GET /v1/alerts", func(w http.ResponseWriter, r *http.Request) {

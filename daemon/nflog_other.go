@@ -5,38 +5,8 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"runtime"
-	"time"
-
-	"github.com/septa-fw/septa/daemon/events"
 )
-
-// Defaults of NFLOGConfig.
-const (
-	DefaultNFLOGWindow  = 10 * time.Second
-	DefaultNFLOGMaxKeys = 16384
-)
-
-// NFLOGConfig configures an NFLOG listener (see nflog_linux.go).
-type NFLOGConfig struct {
-	DenyGroup, ObserveGroup, AllowGroup uint16
-	Publish                             func(*events.Event)
-	Enrich                              func(*events.Event)
-	Logger                              *slog.Logger
-	NetNS                               int
-	Window                              time.Duration
-	MaxKeys                             int
-	Now                                 func() time.Time
-}
-
-// NFLOGStats are an NFLOG listener's counters.
-type NFLOGStats struct {
-	Received   uint64 `json:"received"`
-	Published  uint64 `json:"published"`
-	Suppressed uint64 `json:"suppressed"`
-	Errors     uint64 `json:"errors"`
-}
 
 // NFLOGListener reads the kernel's NFLOG messages; Linux only.
 type NFLOGListener struct{}

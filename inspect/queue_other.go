@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 )
 
 // QueueConfig says which NFQUEUE to bind and how.
@@ -18,7 +19,9 @@ type QueueConfig struct {
 }
 
 // Queue is an NFQUEUE; only Linux has them.
-type Queue struct{}
+type Queue struct {
+	Errors, Batches, Verdicts atomic.Uint64
+}
 
 // OpenQueue fails: NFQUEUE exists on Linux only.
 func OpenQueue(QueueConfig) (*Queue, error) {

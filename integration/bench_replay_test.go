@@ -1,3 +1,5 @@
+//go:build linux
+
 package integration
 
 import (
@@ -14,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/septa-fw/septa/internal/suricatatest"
 )
 
 // BenchmarkReplayVsSuricata compares septa's offline signature matching
@@ -54,8 +57,8 @@ func BenchmarkReplayVsSuricata(b *testing.B) {
 	flows := writeHTTPCapture(b, capture, 20000)
 	tiny := filepath.Join(dir, "tiny.pcap")
 	writeHTTPCapture(b, tiny, 1)
-	cfg := filepath.Join(dir, "suricata.yaml")
-	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(replayYAML, "DIR", dir)), 0o644); err != nil {
+	cfg, err := suricatatest.WriteConfig(dir)
+	if err != nil {
 		b.Fatal(err)
 	}
 	runSepta := func(pcap string) float64 {
@@ -163,55 +166,3 @@ func writeHTTPCapture(tb testing.TB, path string, n int) int {
 	}
 	return n
 }
-
-// replayYAML is a minimal offline configuration for suricata -r: alerts
-// to an EVE file, the default variables, stream reassembly and the HTTP
-// parser, as septa replay does.
-const replayYAML = `%YAML 1.1
----
-vars:
-  address-groups:
-    HOME_NET: "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]"
-    EXTERNAL_NET: "!$HOME_NET"
-    HTTP_SERVERS: "$HOME_NET"
-    SMTP_SERVERS: "$HOME_NET"
-    SQL_SERVERS: "$HOME_NET"
-    DNS_SERVERS: "$HOME_NET"
-    TELNET_SERVERS: "$HOME_NET"
-    AIM_SERVERS: "$EXTERNAL_NET"
-    DC_SERVERS: "$HOME_NET"
-  port-groups:
-    HTTP_PORTS: "80"
-    SHELLCODE_PORTS: "!80"
-    ORACLE_PORTS: "1521"
-    SSH_PORTS: "22"
-    FILE_DATA_PORTS: "[$HTTP_PORTS,110,143]"
-    FTP_PORTS: "21"
-default-log-dir: DIR
-outputs:
-  - eve-log:
-      enabled: yes
-      filetype: regular
-      filename: eve.json
-      types:
-        - alert
-logging:
-  default-log-level: error
-classification-file: /etc/suricata/classification.config
-reference-config-file: /etc/suricata/reference.config
-stream:
-  checksum-validation: no
-  reassembly:
-    depth: 1mb
-app-layer:
-  protocols:
-    http:
-      enabled: yes
-    tls:
-      enabled: yes
-    dns:
-      tcp:
-        enabled: yes
-      udp:
-        enabled: yes
-`

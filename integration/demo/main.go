@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command demo is `make demo`: it builds a lab of network namespaces (dev,
 // test, prod web/app/db, VDI desktops of a finance and an HR user, an
 // admin host and an attacker), starts septad on the servers with the

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package lab builds a small network of hosts out of network namespaces
 // for septa's integration tests, benchmarks and `make demo`.
 //

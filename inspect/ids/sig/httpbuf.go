@@ -97,13 +97,8 @@ func parseHTTP(b []byte, req bool, m *httpMsg) {
 func (m *httpMsg) header(name string) []byte {
 	h := m.headers
 	for len(h) > 0 {
-		eol := bytes.Index(h, crlf)
-		line := h
-		if eol >= 0 {
-			line, h = h[:eol], h[eol+2:]
-		} else {
-			h = nil
-		}
+		var line []byte
+		line, h = nextLine(h)
 		colon := bytes.IndexByte(line, ':')
 		if colon != len(name) {
 			continue
@@ -132,13 +127,8 @@ func (m *httpMsg) appendHeaders(dst []byte, req bool) []byte {
 	}
 	h := m.headers
 	for len(h) > 0 {
-		eol := bytes.Index(h, crlf)
-		line := h
-		if eol >= 0 {
-			line, h = h[:eol], h[eol+2:]
-		} else {
-			h = nil
-		}
+		var line []byte
+		line, h = nextLine(h)
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
 			continue
@@ -170,13 +160,8 @@ func (m *httpMsg) appendHeaderNames(dst []byte) []byte {
 	dst = append(dst, crlf...)
 	h := m.headers
 	for len(h) > 0 {
-		eol := bytes.Index(h, crlf)
-		line := h
-		if eol >= 0 {
-			line, h = h[:eol], h[eol+2:]
-		} else {
-			h = nil
-		}
+		var line []byte
+		line, h = nextLine(h)
 		if colon := bytes.IndexByte(line, ':'); colon > 0 {
 			dst = append(dst, line[:colon]...)
 			dst = append(dst, crlf...)
@@ -216,4 +201,13 @@ func appendHost(dst, host []byte) []byte {
 		dst = append(dst, lower[c])
 	}
 	return dst
+}
+
+// nextLine splits the first CRLF-terminated line off h (all of h when it
+// has no CRLF).
+func nextLine(h []byte) (line, rest []byte) {
+	if eol := bytes.Index(h, crlf); eol >= 0 {
+		return h[:eol], h[eol+2:]
+	}
+	return h, nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/septa-fw/septa/internal/suricatatest"
 	"net"
 	"os"
 	"os/exec"
@@ -49,94 +50,6 @@ var suricataDiffs = map[string]struct {
 // header. septa's http.host is lower-cased as Suricata documents it.
 const hostCase = "Suricata 7 does not lower-case a Host header's hostname, and refuses upper-case http.host patterns"
 
-const suricataYAML = `%YAML 1.1
----
-vars:
-  address-groups:
-    HOME_NET: "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]"
-    EXTERNAL_NET: "!$HOME_NET"
-    HTTP_SERVERS: "$HOME_NET"
-    SMTP_SERVERS: "$HOME_NET"
-    SQL_SERVERS: "$HOME_NET"
-    DNS_SERVERS: "$HOME_NET"
-    TELNET_SERVERS: "$HOME_NET"
-    AIM_SERVERS: "$EXTERNAL_NET"
-    DC_SERVERS: "$HOME_NET"
-  port-groups:
-    HTTP_PORTS: "80"
-    SHELLCODE_PORTS: "!80"
-    ORACLE_PORTS: "1521"
-    SSH_PORTS: "22"
-    FILE_DATA_PORTS: "[$HTTP_PORTS,110,143]"
-    FTP_PORTS: "21"
-
-default-log-dir: .
-outputs:
-  - eve-log:
-      enabled: yes
-      filetype: regular
-      filename: eve.json
-      types:
-        - alert
-logging:
-  default-log-level: warning
-  outputs:
-    - console:
-        enabled: yes
-
-classification-file: CLASSIFICATION
-reference-config-file: REFERENCE
-
-stream:
-  memcap: 64mb
-  checksum-validation: no
-  midstream: false
-  async-oneside: false
-  inline: no
-  reassembly:
-    memcap: 256mb
-    depth: 1mb
-    toserver-chunk-size: 2560
-    toclient-chunk-size: 2560
-
-app-layer:
-  protocols:
-    http:
-      enabled: yes
-      libhtp:
-        default-config:
-          personality: IDS
-          request-body-limit: 100kb
-          response-body-limit: 100kb
-    tls:
-      enabled: yes
-      detection-ports:
-        dp: 443
-    dns:
-      tcp:
-        enabled: yes
-        detection-ports:
-          dp: 53
-      udp:
-        enabled: yes
-        detection-ports:
-          dp: 53
-    ssh:
-      enabled: yes
-    smtp:
-      enabled: yes
-    ftp:
-      enabled: yes
-
-detect:
-  profile: medium
-  sgh-mpm-context: auto
-  inspection-recursion-limit: 3000
-
-threading:
-  set-cpu-affinity: no
-`
-
 func TestSuricata(t *testing.T) {
 	bin, err := exec.LookPath("suricata")
 	if err != nil {
@@ -150,22 +63,10 @@ func TestSuricata(t *testing.T) {
 		t.Skipf("the cross-check wants Suricata 7, have: %s", bytes.TrimSpace(out))
 	}
 
-	cfgDir := t.TempDir()
-	cfg := filepath.Join(cfgDir, "suricata.yaml")
-	// classtype and reference need Suricata's lists: the packaged ones, or
-	// the few the cases use.
-	class, ref := "/etc/suricata/classification.config", "/etc/suricata/reference.config"
-	if _, err := os.Stat(class); err != nil {
-		class = filepath.Join(cfgDir, "classification.config")
-		writeFile(t, class, "config classification: trojan-activity,A Network Trojan was detected,1\n"+
-			"config classification: web-application-attack,Web Application Attack,1\n"+
-			"config classification: exploit-kit,Exploit Kit Activity Detected,1\n")
+	cfg, err := suricatatest.WriteConfig(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(ref); err != nil {
-		ref = filepath.Join(cfgDir, "reference.config")
-		writeFile(t, ref, "config reference: url http://\n")
-	}
-	writeFile(t, cfg, strings.NewReplacer("CLASSIFICATION", class, "REFERENCE", ref).Replace(suricataYAML))
 
 	dirs, err := filepath.Glob("../testdata/*/test.rules")
 	if err != nil {
