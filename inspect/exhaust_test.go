@@ -62,9 +62,9 @@ action = "allow"
 		Deps{Policy: &ptr, Verdicter: rec})
 
 	// One attacker packet (the ACK that follows a handshake the kernel
-	// let through), rewritten in place for each flow: source address
-	// 10.66.x.y and source port (1024-2047) vary, a distinct flow each. The inspector does not check
-	// checksums; the kernel did.
+	// let through), rewritten in place for each flow: the source address
+	// 10.66.x.y and source port (1024-2047) vary, a distinct flow each.
+	// The inspector does not check checksums; the kernel did.
 	atk := (&tcpConn{t: t, client: net.IP{10, 66, 0, 0}, server: net.IP{10, 3, 1, 10}, cport: 1024, sport: 80, cseq: 1, sseq: 1}).pkt(true, "A", "")
 	attack := func(i int) {
 		binary.BigEndian.PutUint16(atk[14:], uint16(i>>10))
