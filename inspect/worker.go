@@ -299,13 +299,18 @@ func (w *Worker) handle(qp *Packet) {
 		w.verdicter.Verdict(qp.ID, true, qp.Mark&^w.cfg.VerdictMask|f.mark)
 		return
 	}
-	w.track(f, dir)
+	evasive := w.track(f, dir)
+	pol := w.policy.Load()
+	if evasive && pol != nil && (!f.decided || f.idsActive && f.idsMode == ir.IDSPrevent) {
+		w.denyEvasion(pol, f, now, dir)
+		w.verdict(qp, f)
+		return
+	}
 	if f.idsActive {
 		w.inspectIDS(f, dir, now)
 		w.verdict(qp, f)
 		return
 	}
-	pol := w.policy.Load()
 	if pol == nil {
 		w.verdicter.Verdict(qp.ID, w.failOpen(), qp.Mark&^w.cfg.VerdictMask)
 		return
@@ -373,8 +378,37 @@ func (w *Worker) newFlow(key packet.FlowKey, aToB bool, qp *Packet, nanos int64)
 	return f
 }
 
-// track follows the TCP handshake and puts payload into the streams.
-func (w *Worker) track(f *flow, dir int) {
+// denyEvasion denies a flow whose TCP segments overlap with different
+// bytes. A real TCP stack never sends that; an attacker does, so that the
+// inspector and the receiving host reassemble different streams (Linux
+// lets a later segment that covers an earlier out-of-order one replace
+// it, where the inspector keeps the first bytes). Rather than guess the
+// receiver's choice, the flow is denied while its verdict still depends
+// on its bytes: undecided, or under signatures in prevent mode. In detect
+// mode the overlap is only counted.
+func (w *Worker) denyEvasion(pol *Policy, f *flow, now time.Time, dir int) {
+	d := Decision{Rule: f.decision.Rule, Action: ir.ActionDeny, Reason: packet.ReasonEvasion}
+	if !f.decided {
+		// In observe mode nothing is denied, evasion included: it is
+		// logged as what enforcing would do.
+		d.Rule, d.Observe = -1, pol.settings.Mode == ir.ModeObserve
+		w.finish(pol, f, d, now, dir)
+		return
+	}
+	f.decision = d
+	f.idsActive, f.mark = false, w.cfg.DenyMark
+	w.Stats.Verdicts[packet.ReasonEvasion].Add(1)
+	if w.sink != nil {
+		w.sink.Emit(w.event(pol, f, d, now))
+	}
+	f.streams[0].release(w.pool)
+	f.streams[1].release(w.pool)
+	w.putIDSFlow(f)
+}
+
+// track follows the TCP handshake and puts payload into the streams. It
+// reports whether the packet overlapped the stream with different bytes.
+func (w *Worker) track(f *flow, dir int) (evasive bool) {
 	p := &w.pkt
 	s := &f.streams[dir]
 	if f.proto == packet.ProtoTCP {
@@ -395,7 +429,7 @@ func (w *Worker) track(f *flow, dir int) {
 		}
 	}
 	if len(p.Payload) == 0 || f.appDone && !f.idsActive {
-		return
+		return false
 	}
 	if s.buf == nil {
 		s.buf = w.pool.get()
@@ -404,7 +438,7 @@ func (w *Worker) track(f *flow, dir int) {
 			// which is decided as unknown traffic.
 			w.Stats.NoBuffer.Add(1)
 			f.appDone = true
-			return
+			return false
 		}
 	}
 	before := s.overlapDiff
@@ -415,10 +449,12 @@ func (w *Worker) track(f *flow, dir int) {
 	}
 	if s.overlapDiff != before {
 		w.Stats.Overlaps.Add(1)
+		return true
 	}
 	if !f.appDone {
 		w.identify(f)
 	}
+	return false
 }
 
 // identify runs app-ID over what the streams hold.

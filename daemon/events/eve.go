@@ -240,6 +240,8 @@ func dropReason(reason string) string {
 		return "flow memcap"
 	case "panic", "fail-mode":
 		return "nfq error"
+	case "evasion":
+		return "stream reassembly"
 	case "":
 		return ""
 	}

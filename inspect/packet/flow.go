@@ -80,7 +80,8 @@ const (
 	ReasonDepth       Reason = 11 // inspection depth reached without a decision
 	ReasonFailMode    Reason = 12 // the inspector could not inspect: fail_mode
 	ReasonObserve     Reason = 13 // would have been denied; observe mode let it pass
-	reasonCount              = 14
+	ReasonEvasion     Reason = 14 // TCP segments overlapped with different bytes
+	reasonCount              = 15
 )
 
 // NumReasons is one more than the largest Reason, for counter arrays.
@@ -114,6 +115,8 @@ func (r Reason) String() string {
 		return "fail-mode"
 	case ReasonObserve:
 		return "observe"
+	case ReasonEvasion:
+		return "evasion"
 	}
 	return "unknown"
 }
