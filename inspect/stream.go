@@ -14,8 +14,14 @@ type stream struct {
 	buf      []byte // len == depth once data arrived; nil before
 	base     uint32 // sequence number of buf[0]
 	haveBase bool
-	spans    [maxSpans]span // filled byte ranges of buf, sorted, disjoint, not adjacent
-	nspans   uint8
+	// guessed: the base is the sequence number of the first data seen,
+	// not one the handshake gave. The handshake passes in the kernel, so
+	// a flow's first queued segment may be out of order; data before a
+	// guessed base moves the base back (rebase) instead of being taken
+	// for an old retransmission.
+	guessed bool
+	spans   [maxSpans]span // filled byte ranges of buf, sorted, disjoint, not adjacent
+	nspans  uint8
 	// Counters for this stream.
 	overlapDiff uint32 // overlapping segments whose bytes differed
 	dropped     uint32 // segments dropped for too many gaps
@@ -27,11 +33,29 @@ type span struct{ start, end int32 }
 // fill, so that a peer sending every other byte costs a bounded time.
 const maxSpans = 8
 
-// start sets the sequence number of the stream's first byte.
+// start sets the sequence number of the stream's first byte, as the
+// handshake gives it (the SYN, the SYN-ACK, or the ACK that ends it).
 func (s *stream) start(seq uint32) {
-	if !s.haveBase {
-		s.base, s.haveBase = seq, true
+	if !s.haveBase || s.guessed && s.nspans == 0 {
+		s.base, s.haveBase, s.guessed = seq, true, false
 	}
+}
+
+// rebase moves a guessed base back by d bytes, keeping the data (what
+// moves past the depth is dropped).
+func (s *stream) rebase(d int32) {
+	s.base -= uint32(d)
+	depth := int32(len(s.buf))
+	copy(s.buf[d:], s.buf[:depth-d])
+	n := 0
+	for i := range int(s.nspans) {
+		sp := span{s.spans[i].start + d, min(s.spans[i].end+d, depth)}
+		if sp.start < depth {
+			s.spans[n] = sp
+			n++
+		}
+	}
+	s.nspans = uint8(n)
 }
 
 // add places a TCP segment's payload. buf must be provided by the caller
@@ -41,10 +65,14 @@ func (s *stream) add(seq uint32, data []byte) {
 		return
 	}
 	if !s.haveBase {
-		s.start(seq)
+		s.base, s.haveBase, s.guessed = seq, true, true
 	}
 	off := int64(int32(seq - s.base))
 	end := off + int64(len(data))
+	if off < 0 && s.guessed && -off < int64(len(s.buf)) {
+		s.rebase(int32(-off))
+		off, end = 0, int64(len(data))
+	}
 	if end <= 0 || off >= int64(len(s.buf)) {
 		return // all before the start (an old retransmission) or beyond the depth
 	}

@@ -18,6 +18,7 @@ func TestStream(t *testing.T) {
 		overlapDiff uint32
 		dropped     uint32
 		full        bool
+		guessBase   bool // no handshake: the base comes from the first data
 	}{
 		{name: "in order", depth: 64, segs: []seg{{0, "GET "}, {4, "/ HTTP/1.1"}}, want: "GET / HTTP/1.1"},
 		{name: "out of order", depth: 64, segs: []seg{{4, "/ HTTP/1.1"}, {0, "GET "}}, want: "GET / HTTP/1.1"},
@@ -33,12 +34,18 @@ func TestStream(t *testing.T) {
 			segs: []seg{{2, "a"}, {4, "b"}, {6, "c"}, {8, "d"}, {10, "e"}, {12, "f"}, {14, "g"}, {16, "h"}, {18, "i"}, {0, "XY"}},
 			want: "XYa", dropped: 1,
 		},
+		{name: "guessed base moves back", depth: 64, guessBase: true, segs: []seg{{7, "TTP"}, {4, "/ H"}, {0, "GET "}}, want: "GET / HTTP"},
+		{name: "guessed base keeps the depth", depth: 6, guessBase: true, segs: []seg{{4, "/ HTTP"}, {0, "GET "}}, want: "GET / ", full: true},
+		{name: "guessed base overlap", depth: 64, guessBase: true, segs: []seg{{4, "/evil"}, {0, "GET /good"}}, want: "GET /evil", overlapDiff: 1},
+		{name: "guessed base beyond the depth", depth: 4, guessBase: true, segs: []seg{{8, "abc"}, {0, "GET "}}, want: "abc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pool := newBufPool(tt.depth, 1)
 			var s stream
-			s.start(isn)
+			if !tt.guessBase {
+				s.start(isn)
+			}
 			s.buf = pool.get()
 			for _, sg := range tt.segs {
 				s.add(isn+sg.off, []byte(sg.data))

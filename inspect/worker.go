@@ -425,7 +425,15 @@ func (w *Worker) track(f *flow, dir int) (evasive bool) {
 			// The kernel passes the handshake of inspected flows without
 			// queueing it (nft/planner.go), so a flow's first queued
 			// packet is usually the client's ACK: the flow is established.
+			// The ACK that ends the handshake carries no data and gives
+			// both streams' first sequence numbers: its own, and the one
+			// it acknowledges. A first packet with data may be out of
+			// order: its own number is only a guess (stream.add).
 			f.state = stateEstablished
+			if len(p.Payload) == 0 {
+				s.start(p.Seq)
+			}
+			f.streams[1-dir].start(p.Ack)
 		}
 	}
 	if len(p.Payload) == 0 || f.appDone && !f.idsActive {
