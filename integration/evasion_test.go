@@ -137,10 +137,12 @@ func TestEvasion(t *testing.T) {
 	}{
 		{name: "benign split out of order", segs: reverse(pieces(benign, at+2, at+5)), want: benign},
 		{name: "benign in fragments", segs: []seg{{0, benign, 6}}, want: benign},
+		{name: "benign in tiny fragments", segs: []seg{{0, benign, 12}}, want: benign},
 		{name: "one segment", segs: pieces(attack), verdict: "signature"},
 		{name: "split at the pattern", segs: pieces(attack, at+2, at+5), verdict: "signature"},
 		{name: "out of order", segs: reverse(pieces(attack, at+2, at+5)), verdict: "signature"},
-		{name: "IP fragments", segs: []seg{{0, attack, 8}}, verdict: "signature"},
+		{name: "IP fragments", segs: []seg{{0, attack, 4}}, verdict: "signature"},
+		{name: "tiny IP fragments", segs: []seg{{0, attack, 12}}, verdict: "signature"},
 		{
 			// The server reads the first bytes of each range (in order);
 			// the rest of the attack comes in a segment that overlaps them.

@@ -21,7 +21,10 @@ import (
 //
 // The host's own TCP stack knows nothing of the connection and would
 // answer the server's SYN-ACK with a reset, so the host gets an nftables
-// table of its own (never septa's) that drops the resets it sends.
+// table of its own (never septa's) that drops the resets it sends. The
+// rule looks only at first fragments: nft reads the bytes of a later
+// fragment as a TCP header too (seen on 6.18), and would drop a fragment
+// whose data happens to have the reset bit there.
 // Segments carry IPv4 only.
 type RawTCP struct {
 	send, recv int // raw sockets: IPPROTO_RAW with our headers; IPPROTO_TCP to read
@@ -37,7 +40,7 @@ const rawTable = "lab_rawtcp"
 // handshake of hand-made segments (bounded by timeout).
 func (h *Host) RawTCP(dst netip.AddrPort, sport uint16, timeout time.Duration) (*RawTCP, error) {
 	if _, err := h.Run(5*time.Second, "nft", fmt.Sprintf(
-		"add table ip %[1]s; add chain ip %[1]s out { type filter hook output priority 0; }; flush chain ip %[1]s out; add rule ip %[1]s out tcp flags rst drop",
+		"add table ip %[1]s; add chain ip %[1]s out { type filter hook output priority 0; }; flush chain ip %[1]s out; add rule ip %[1]s out ip frag-off & 0x1fff == 0 tcp flags rst drop",
 		rawTable)); err != nil {
 		return nil, err
 	}
@@ -136,7 +139,7 @@ func (r *RawTCP) write(pkt []byte, frags int) error {
 		return unix.Sendto(r.send, pkt, 0, to)
 	}
 	hdr, payload := pkt[:20], pkt[20:]
-	size := max((len(payload)/frags+7)&^7, 24) // the whole TCP header in the first
+	size := max((len(payload)/frags+7)&^7, 8)
 	for off := 0; off < len(payload); off += size {
 		end := min(off+size, len(payload))
 		frag := make([]byte, 20+end-off)
@@ -151,7 +154,7 @@ func (r *RawTCP) write(pkt []byte, frags int) error {
 		binary.BigEndian.PutUint16(frag[10:], 0)
 		binary.BigEndian.PutUint16(frag[10:], ipChecksum(frag[:20]))
 		if err := unix.Sendto(r.send, frag, 0, to); err != nil {
-			return err
+			return fmt.Errorf("fragment at %d of %d bytes: %w", off, len(payload), err)
 		}
 	}
 	return nil
