@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -164,11 +165,14 @@ func TestEvasion(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := sd.verdicts(tt.verdict)
-			c, err := attacker.RawTCP(ap(web.V4, 80), uint16(41000+i), 3*time.Second)
+			c, err := attacker.RawTCP(ap(web.V4, 80), uint16(41000+i))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
+			if err := c.Handshake(3 * time.Second); err != nil {
+				t.Fatal(err)
+			}
 			for _, s := range tt.segs {
 				if err := c.Send(s.off, []byte(s.data), s.frags); err != nil {
 					t.Fatal(err)
@@ -191,6 +195,75 @@ func TestEvasion(t *testing.T) {
 				t.Errorf("the server read the attack: %q", got)
 			} else {
 				t.Logf("the server read %q", got)
+			}
+		})
+	}
+}
+
+// invalidDrops is the kernel's count of packets that septa's table
+// dropped as invalid by conntrack (the septa:invalid rules).
+func invalidDrops(t *testing.T, h *lab.Host) uint64 {
+	t.Helper()
+	var n uint64
+	for _, r := range rulesOf(t, listRuleset(t, h), "septa") {
+		if r.Comment != "septa:invalid" {
+			continue
+		}
+		for _, e := range r.Expr {
+			var c struct {
+				Counter *struct{ Packets uint64 } `json:"counter"`
+			}
+			if json.Unmarshal(e, &c) == nil && c.Counter != nil {
+				n += c.Counter.Packets
+			}
+		}
+	}
+	return n
+}
+
+// TestMalformedTCP (issue 11): segments no TCP stack sends — invalid flag
+// combinations, a bad checksum — to a port the policy allows are dropped
+// by conntrack's verdict in septa's table, and counted, before the
+// server's stack sees them: a closed port answers none of them with a
+// reset, while it does answer a valid SYN.
+func TestMalformedTCP(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[2], lab.DefaultHosts()[8])
+	web, attacker := l.Host("prod-web"), l.Host("attacker")
+	startSeptad(t, web, lifecycle("closed", 81), "")
+	tests := []struct {
+		name        string
+		flags       int
+		badChecksum bool
+		invalid     bool
+	}{
+		{name: "valid SYN", flags: lab.TCPSyn},
+		{name: "SYN FIN", flags: lab.TCPSyn | lab.TCPFin, invalid: true},
+		{name: "no flags", flags: 0, invalid: true},
+		{name: "FIN PSH URG", flags: lab.TCPFin | lab.TCPPsh | lab.TCPUrg, invalid: true},
+		{name: "SYN RST", flags: lab.TCPSyn | lab.TCPRst, invalid: true},
+		{name: "SYN with a bad checksum", flags: lab.TCPSyn, badChecksum: true, invalid: true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := invalidDrops(t, web)
+			c, err := attacker.RawTCP(ap(web.V4, 81), uint16(42000+i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.SendFlags(tt.flags, nil, tt.badChecksum); err != nil {
+				t.Fatal(err)
+			}
+			replies, err := c.Replies(time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dropped := invalidDrops(t, web) - before
+			switch {
+			case tt.invalid && (replies != 0 || dropped != 1):
+				t.Errorf("%d replies, %d counted invalid; want none and 1", replies, dropped)
+			case !tt.invalid && (replies != 1 || dropped != 0):
+				t.Errorf("%d replies, %d counted invalid; want the closed port's reset and none", replies, dropped)
 			}
 		})
 	}

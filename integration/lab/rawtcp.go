@@ -36,11 +36,11 @@ type RawTCP struct {
 // rawTable is the lab table that silences the host's resets.
 const rawTable = "lab_rawtcp"
 
-// RawTCP makes a connection from h to dst, from source port sport, by a
-// handshake of hand-made segments (bounded by timeout).
-func (h *Host) RawTCP(dst netip.AddrPort, sport uint16, timeout time.Duration) (*RawTCP, error) {
+// RawTCP opens raw sockets in h for hand-made segments from source port
+// sport to dst. Handshake makes a connection of them.
+func (h *Host) RawTCP(dst netip.AddrPort, sport uint16) (*RawTCP, error) {
 	if _, err := h.Run(5*time.Second, "nft", fmt.Sprintf(
-		"add table ip %[1]s; add chain ip %[1]s out { type filter hook output priority 0; }; flush chain ip %[1]s out; add rule ip %[1]s out ip frag-off & 0x1fff == 0 tcp flags rst drop",
+		"add table ip %[1]s; add chain ip %[1]s out { type filter hook output priority 0; }; flush chain ip %[1]s out; add rule ip %[1]s out ip frag-off & 0x1fff == 0 tcp flags & (rst | syn) == rst drop",
 		rawTable)); err != nil {
 		return nil, err
 	}
@@ -54,13 +54,10 @@ func (h *Host) RawTCP(dst netip.AddrPort, sport uint16, timeout time.Duration) (
 			unix.Close(r.send)
 			return fmt.Errorf("raw socket: %w", err)
 		}
-		return nil
+		tv := unix.NsecToTimeval((100 * time.Millisecond).Nanoseconds())
+		return unix.SetsockoptTimeval(r.recv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 	})
 	if err != nil {
-		return nil, err
-	}
-	if err := r.handshake(timeout); err != nil {
-		r.Close()
 		return nil, err
 	}
 	return r, nil
@@ -72,64 +69,115 @@ func (r *RawTCP) Close() {
 	unix.Close(r.recv)
 }
 
-func (r *RawTCP) handshake(timeout time.Duration) error {
-	if err := r.write(r.segment(r.iss, 0, true, false, nil), 1); err != nil {
+// Handshake connects: SYN, the server's SYN-ACK, ACK (bounded by
+// timeout).
+func (r *RawTCP) Handshake(timeout time.Duration) error {
+	if err := r.write(r.segment(r.iss, 0, TCPSyn, nil, false), 1); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(timeout)
-	tv := unix.NsecToTimeval((100 * time.Millisecond).Nanoseconds())
-	if err := unix.SetsockoptTimeval(r.recv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return err
-	}
-	buf := make([]byte, 65536)
 	for time.Now().Before(deadline) {
-		n, _, err := unix.Recvfrom(r.recv, buf, 0)
+		tcp, err := r.reply()
 		if err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("read: %w", err)
+			return err
 		}
-		ip := &layers.IPv4{}
-		tcp := &layers.TCP{}
-		if ip.DecodeFromBytes(buf[:n], gopacket.NilDecodeFeedback) != nil || tcp.DecodeFromBytes(ip.Payload, gopacket.NilDecodeFeedback) != nil {
-			continue
-		}
-		src, _ := netip.AddrFromSlice(ip.SrcIP)
-		if src != r.Dst.Addr() || uint16(tcp.SrcPort) != r.Dst.Port() || uint16(tcp.DstPort) != r.Src.Port() {
-			continue
-		}
-		if tcp.RST {
+		switch {
+		case tcp == nil:
+		case tcp.RST:
 			return fmt.Errorf("connection to %s refused", r.Dst)
-		}
-		if tcp.SYN && tcp.ACK && tcp.Ack == r.iss+1 {
+		case tcp.SYN && tcp.ACK && tcp.Ack == r.iss+1:
 			r.irs = tcp.Seq
-			return r.write(r.segment(r.iss+1, r.irs+1, false, true, nil), 1)
+			return r.write(r.segment(r.iss+1, r.irs+1, TCPAck, nil, false), 1)
 		}
 	}
 	return fmt.Errorf("no SYN-ACK from %s within %s", r.Dst, timeout)
+}
+
+// Replies counts the segments dst sends to this client within d.
+func (r *RawTCP) Replies(d time.Duration) (int, error) {
+	n := 0
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		tcp, err := r.reply()
+		if err != nil {
+			return n, err
+		}
+		if tcp != nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// reply reads one packet (waiting at most the socket's 100 ms) and
+// returns it if it is a TCP segment from dst to this client, nil if not.
+func (r *RawTCP) reply() (*layers.TCP, error) {
+	buf := make([]byte, 65536)
+	n, _, err := unix.Recvfrom(r.recv, buf, 0)
+	if err != nil {
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	ip := &layers.IPv4{}
+	tcp := &layers.TCP{}
+	if ip.DecodeFromBytes(buf[:n], gopacket.NilDecodeFeedback) != nil || tcp.DecodeFromBytes(ip.Payload, gopacket.NilDecodeFeedback) != nil {
+		return nil, nil
+	}
+	src, _ := netip.AddrFromSlice(ip.SrcIP)
+	if src != r.Dst.Addr() || uint16(tcp.SrcPort) != r.Dst.Port() || uint16(tcp.DstPort) != r.Src.Port() {
+		return nil, nil
+	}
+	return tcp, nil
+}
+
+// TCP flags for SendFlags.
+const (
+	TCPFin = 1 << iota
+	TCPSyn
+	TCPRst
+	TCPPsh
+	TCPAck
+	TCPUrg
+)
+
+// SendFlags sends one segment with the given flags at the client's
+// initial sequence number, without a handshake; badChecksum corrupts its
+// TCP checksum.
+func (r *RawTCP) SendFlags(flags int, data []byte, badChecksum bool) error {
+	return r.write(r.segment(r.iss, 0, flags, data, badChecksum), 1)
 }
 
 // Send sends data at offset bytes into the client's stream (0 is its
 // first byte), as one segment, in frags IP fragments when frags > 1
 // (each but the last a multiple of 8 bytes, RFC 791).
 func (r *RawTCP) Send(offset int, data []byte, frags int) error {
-	return r.write(r.segment(r.iss+1+uint32(offset), r.irs+1, false, true, data), frags)
+	flags := TCPAck
+	if len(data) > 0 {
+		flags |= TCPPsh
+	}
+	return r.write(r.segment(r.iss+1+uint32(offset), r.irs+1, flags, data, false), frags)
 }
 
 // segment builds an IPv4 TCP segment from the client.
-func (r *RawTCP) segment(seq, ack uint32, syn, hasAck bool, data []byte) []byte {
+func (r *RawTCP) segment(seq, ack uint32, flags int, data []byte, badChecksum bool) []byte {
 	r.ipID++
 	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Id: r.ipID, Protocol: layers.IPProtocolTCP,
 		SrcIP: r.Src.Addr().AsSlice(), DstIP: r.Dst.Addr().AsSlice()}
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(r.Src.Port()), DstPort: layers.TCPPort(r.Dst.Port()),
-		Seq: seq, Ack: ack, SYN: syn, ACK: hasAck, PSH: len(data) > 0, Window: 64240}
+		Seq: seq, Ack: ack, Window: 64240,
+		FIN: flags&TCPFin != 0, SYN: flags&TCPSyn != 0, RST: flags&TCPRst != 0,
+		PSH: flags&TCPPsh != 0, ACK: flags&TCPAck != 0, URG: flags&TCPUrg != 0}
 	tcp.SetNetworkLayerForChecksum(ip)
 	buf := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, tcp, gopacket.Payload(data)); err != nil {
 		panic(err) // only fixed-size headers: cannot fail
 	}
-	return buf.Bytes()
+	pkt := buf.Bytes()
+	if badChecksum {
+		pkt[20+16] ^= 0xff // the TCP checksum's first byte
+	}
+	return pkt
 }
 
 // write sends an IPv4 packet whole, or split into frags fragments.
