@@ -267,10 +267,32 @@ func (r *rule) matchApp(info *appid.Info) bool {
 	if len(r.sni) > 0 && !matchHost(r.sni, info.SNI) {
 		return false
 	}
-	if len(r.httpHost) > 0 && !matchHost(r.httpHost, stripPort(info.HTTPHost)) {
+	if len(r.httpHost) > 0 && !matchHost(r.httpHost, stripPort(requestHost(info))) {
 		return false
 	}
 	return true
+}
+
+// requestHost is the host an HTTP/1 server serves a request for: the
+// authority of an absolute-form target ("GET http://a.example/ ..."),
+// which a server must prefer to the Host field (RFC 9112 section 3.2.2),
+// or else the Host field. app-ID leaves the Host empty when the request
+// has two (servers refuse those, and a rule never matches them).
+func requestHost(info *appid.Info) []byte {
+	t := info.HTTPPath
+	for _, scheme := range [...]string{"http://", "https://"} {
+		if len(t) > len(scheme) && bytes.EqualFold(t[:len(scheme)], []byte(scheme)) {
+			a := t[len(scheme):]
+			if i := bytes.IndexAny(a, "/?#"); i >= 0 {
+				a = a[:i]
+			}
+			if i := bytes.LastIndexByte(a, '@'); i >= 0 {
+				a = a[i+1:]
+			}
+			return a
+		}
+	}
+	return info.HTTPHost
 }
 
 func (r *rule) matchUser(f *Facts) bool {

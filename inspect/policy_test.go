@@ -244,6 +244,18 @@ func TestMatchHost(t *testing.T) {
 			t.Errorf("matchHost(%q) = %v, want %v", name, got, want)
 		}
 	}
+	for _, tt := range []struct{ path, host, want string }{
+		{"/", "shop.example", "shop.example"},
+		{"http://evil.example/x", "shop.example", "evil.example"},
+		{"HTTPS://user@evil.example:8443?q", "shop.example", "evil.example:8443"},
+		{"http://evil.example", "", "evil.example"},
+		{"/http://evil.example/", "shop.example", "shop.example"},
+	} {
+		info := &appid.Info{HTTPPath: []byte(tt.path), HTTPHost: []byte(tt.host)}
+		if got := string(requestHost(info)); got != tt.want {
+			t.Errorf("requestHost(%q, Host %q) = %q, want %q", tt.path, tt.host, got, tt.want)
+		}
+	}
 	for in, want := range map[string]string{"a.com:8080": "a.com", "a.com": "a.com", "[::1]:80": "::1", "::1": "::1"} {
 		if got := string(stripPort([]byte(in))); got != want {
 			t.Errorf("stripPort(%q) = %q, want %q", in, got, want)

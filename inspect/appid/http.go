@@ -54,6 +54,7 @@ func detectHTTP(in *Input, info *Info) Result {
 	}
 	info.HTTPMethod = b[:len(method)]
 	info.HTTPPath = target
+	hosts := 0
 	for n := 0; n < 100; n++ {
 		var field []byte
 		field, rest, complete = cutLine(rest)
@@ -67,7 +68,14 @@ func detectHTTP(in *Input, info *Info) Result {
 		value = bytes.TrimSpace(value)
 		switch {
 		case asciiEqualFold(name, "host"):
-			info.HTTPHost = value
+			// Two Host fields make a request that servers refuse (RFC
+			// 9112 section 3.2) and that would let the inspector and the
+			// server read different hosts: no host at all.
+			if hosts++; hosts == 1 {
+				info.HTTPHost = value
+			} else {
+				info.HTTPHost = nil
+			}
 		case asciiEqualFold(name, "user-agent"):
 			info.HTTPUserAgent = value
 		}

@@ -78,6 +78,8 @@ func TestDetectHTTP(t *testing.T) {
 		{name: "bad version", data: []byte("GET / HTTP/2.0\r\n\r\n"), want: No},
 		{name: "no target", data: []byte("GET  HTTP/1.1\r\n\r\n"), want: No},
 		{name: "line never ends", data: append([]byte("GET /"), bytes.Repeat([]byte("a"), maxHTTPHeader)...), want: No},
+		{name: "two hosts", data: []byte("GET / HTTP/1.1\r\nHost: shop.example\r\nhost: evil.example\r\n\r\n"), want: Yes, method: "GET", path: "/"},
+		{name: "three hosts", data: []byte("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nHost: a\r\n\r\n"), want: Yes, method: "GET", path: "/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

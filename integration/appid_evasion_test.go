@@ -1,0 +1,161 @@
+//go:build linux
+
+package integration
+
+import (
+	"crypto/tls"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/septa-fw/septa/integration/lab"
+)
+
+const appEvasionPolicy = `
+[settings]
+default = "deny"
+[[rules]]
+name = "shop-http"
+direction = "in"
+from = "any"
+to = "self"
+ports = ["tcp/80"]
+http_host = ["shop.example"]
+action = "allow"
+[[rules]]
+name = "shop-tls"
+direction = "in"
+from = "any"
+to = "self"
+ports = ["tcp/443"]
+sni = ["shop.example"]
+action = "allow"
+[[rules]]
+name = "db"
+direction = "in"
+from = "any"
+to = "self"
+ports = ["tcp/5432"]
+app = "postgresql"
+action = "allow"
+`
+
+// TestAppIDEvasion (issue 11): requests that dress up as what a rule
+// allows — a Host the server does not serve by, a second Host, no Host,
+// TLS without a server name, HTTP on the PostgreSQL port — are denied, as
+// the policy's default says; the honest requests beside them pass.
+func TestAppIDEvasion(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[2], lab.DefaultHosts()[8])
+	web, attacker := l.Host("prod-web"), l.Host("attacker")
+	hosts := &hostCounter{seen: map[string]int{}}
+	serveHTTP(t, web, 80, hosts)
+	serveHTTP(t, web, 5432, hosts)
+	ln, err := web.ListenTCP(443)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "shop.example")}})
+	t.Cleanup(func() { tln.Close() })
+	go func() {
+		for {
+			c, err := tln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				c.Write([]byte("hello over tls\n"))
+			}()
+		}
+	}()
+	sd := startSeptad(t, web, appEvasionPolicy, "")
+
+	// raw sends a request as written and returns the status line of the
+	// answer ("" when the connection was cut or timed out).
+	raw := func(port uint16, req string) string {
+		c, err := attacker.DialTCP(ap(web.V4, port), 3*time.Second)
+		if err != nil {
+			return ""
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := io.WriteString(c, req); err != nil {
+			return ""
+		}
+		b, _ := io.ReadAll(io.LimitReader(c, 64))
+		line, _, _ := strings.Cut(string(b), "\r\n")
+		return line
+	}
+	for _, tt := range []struct {
+		name    string
+		port    uint16
+		req     string
+		allowed bool
+		host    string // the Host the server saw, if it was allowed
+	}{
+		{name: "the allowed host", port: 80, req: "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n", allowed: true, host: "shop.example"},
+		{name: "the allowed host with a port", port: 80, req: "GET / HTTP/1.1\r\nHost: SHOP.example:80\r\n\r\n", allowed: true, host: "SHOP.example:80"},
+		{name: "another host", port: 80, req: "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n"},
+		{name: "a host that ends like the allowed one", port: 80, req: "GET / HTTP/1.1\r\nHost: evilshop.example\r\n\r\n"},
+		{name: "a host below the allowed one", port: 80, req: "GET / HTTP/1.1\r\nHost: shop.example.evil.example\r\n\r\n"},
+		{name: "an absolute target for another host", port: 80, req: "GET http://evil.example/ HTTP/1.1\r\nHost: shop.example\r\n\r\n"},
+		{name: "two hosts", port: 80, req: "GET / HTTP/1.1\r\nHost: shop.example\r\nHost: evil.example\r\n\r\n"},
+		{name: "no host", port: 80, req: "GET / HTTP/1.0\r\n\r\n"},
+		{name: "HTTP on the PostgreSQL port", port: 5432, req: "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := hosts.total()
+			status := raw(tt.port, tt.req)
+			served := hosts.total() - before
+			switch {
+			case tt.allowed && (status != "HTTP/1.1 200 OK" || hosts.count(tt.host) == 0):
+				t.Errorf("status %q, server saw host %q %d times; want it served", status, tt.host, hosts.count(tt.host))
+			case !tt.allowed && (status != "" || served != 0):
+				t.Errorf("status %q, server served %d requests; want the flow denied", status, served)
+			}
+		})
+	}
+
+	tlsHello := func(name string) error {
+		c, err := attacker.DialTCP(ap(web.V4, 443), 3*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		tc := tls.Client(c, &tls.Config{ServerName: name, InsecureSkipVerify: true})
+		if err := tc.Handshake(); err != nil {
+			return err
+		}
+		_, err = io.ReadAll(io.LimitReader(tc, 15))
+		return err
+	}
+	t.Run("TLS with the allowed name", func(t *testing.T) {
+		if err := tlsHello("shop.example"); err != nil {
+			t.Errorf("handshake: %v", err)
+		}
+	})
+	t.Run("TLS without a server name", func(t *testing.T) {
+		// crypto/tls sends no server_name extension when ServerName is
+		// empty (or an address).
+		if err := tlsHello(""); err == nil {
+			t.Errorf("a handshake without SNI must fail")
+		}
+	})
+	if n := sd.verdicts("app"); n < 8 {
+		t.Errorf("%d flows denied for their application, want at least the 8 above", n)
+	}
+}
+
+func (c *hostCounter) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.seen {
+		n += v
+	}
+	return n
+}
+
