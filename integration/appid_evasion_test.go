@@ -158,4 +158,3 @@ func (c *hostCounter) total() int {
 	}
 	return n
 }
-
