@@ -200,13 +200,13 @@ func TestEvasion(t *testing.T) {
 	}
 }
 
-// invalidDrops is the kernel's count of packets that septa's table
-// dropped as invalid by conntrack (the septa:invalid rules).
-func invalidDrops(t *testing.T, h *lab.Host) uint64 {
+// ruleCount is the kernel's count of packets that septa's rules with ID
+// id matched (the counters of `nft -j list ruleset`).
+func ruleCount(t *testing.T, h *lab.Host, id string) uint64 {
 	t.Helper()
 	var n uint64
 	for _, r := range rulesOf(t, listRuleset(t, h), "septa") {
-		if r.Comment != "septa:invalid" {
+		if r.Comment != id {
 			continue
 		}
 		for _, e := range r.Expr {
@@ -245,7 +245,7 @@ func TestMalformedTCP(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := invalidDrops(t, web)
+			before := ruleCount(t, web, "septa:invalid")
 			c, err := attacker.RawTCP(ap(web.V4, 81), uint16(42000+i))
 			if err != nil {
 				t.Fatal(err)
@@ -258,7 +258,7 @@ func TestMalformedTCP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dropped := invalidDrops(t, web) - before
+			dropped := ruleCount(t, web, "septa:invalid") - before
 			switch {
 			case tt.invalid && (replies != 0 || dropped != 1):
 				t.Errorf("%d replies, %d counted invalid; want none and 1", replies, dropped)

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,6 +78,150 @@ func TestFloodAtQueue(t *testing.T) {
 		min(made.Load(), total), packets, sd.verdicts("app"), kernelDropped, userDropped, slowest)
 	if sd.verdicts("app") == 0 {
 		t.Errorf("no flood flow was denied for its host")
+	}
+	if err := shopGet(client, web); err != nil {
+		t.Errorf("a legitimate request after the flood: %v", err)
+	}
+	if err := s.Stop(); err != nil || s.Corrupt.Load() {
+		t.Errorf("stream: %v, corrupt %v", err, s.Corrupt.Load())
+	}
+}
+
+// TestQueueOverflowFollowsFailMode (issue 11): septad stops reading its
+// queue (SIGSTOP: stuck, not dead, so the queue's bypass does not apply)
+// while new inspected flows keep coming. The queue fills; beyond it,
+// fail_mode decides: closed drops the flows and the kernel counts the
+// drops, open lets them through. Decided flows never notice; once septad
+// runs again it answers, and serves new flows.
+func TestQueueOverflowFollowsFailMode(t *testing.T) {
+	for _, mode := range []string{"closed", "open"} {
+		t.Run(mode, func(t *testing.T) {
+			l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
+			client, web := l.Host("dev-1"), l.Host("prod-web")
+			counter := &hostCounter{seen: map[string]int{}}
+			serveHTTP(t, web, 8080, counter)
+			sd := startSeptad(t, web, lifecycle(mode, 7000), "[kernel]\nqueue_len = 8")
+			if err := shopGet(client, web); err != nil {
+				t.Fatalf("before: %v", err)
+			}
+			s, err := lab.StartStream(client, web, ap(web.V4, 9000), 3*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Stop()
+
+			if err := sd.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			stopped := true
+			defer func() {
+				if stopped {
+					sd.cmd.Process.Signal(syscall.SIGCONT)
+				}
+			}()
+			const flows = 48
+			var ok atomic.Int64
+			var wg sync.WaitGroup
+			for range flows {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if shopGet(client, web) == nil {
+						ok.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			if !s.WaitProgress(s.Received.Load(), 5*time.Second) {
+				t.Errorf("the decided stream stopped while the queue was full")
+			}
+			sd.cmd.Process.Signal(syscall.SIGCONT)
+			stopped = false
+			st := sd.status()
+			var dropped uint64
+			for _, q := range st.Queues {
+				dropped += q.KernelDropped
+			}
+			t.Logf("fail_mode %s, queue of 8, septad stopped: %d of %d new flows served, kernel dropped %d packets", mode, ok.Load(), flows, dropped)
+			switch mode {
+			case "closed":
+				if ok.Load() != 0 || dropped == 0 {
+					t.Errorf("closed: %d flows served and %d drops counted; want none served, drops counted", ok.Load(), dropped)
+				}
+			case "open":
+				if ok.Load() < flows/2 {
+					t.Errorf("open: only %d of %d flows served past the full queue", ok.Load(), flows)
+				}
+			}
+			if err := shopGet(client, web); err != nil {
+				t.Errorf("after septad resumed: %v", err)
+			}
+			if err := s.Stop(); err != nil || s.Corrupt.Load() {
+				t.Errorf("stream: %v, corrupt %v", err, s.Corrupt.Load())
+			}
+		})
+	}
+}
+
+// TestSYNFlood (issue 11): an attacker floods SYNs (bounded: 60,000 a port, from distinct source ports, or
+// 8 seconds) at a port the policy denies and at an inspected port. The
+// handshake never reaches the inspector, so septad is not loaded: its API
+// answers, a decided flow keeps flowing, the kernel's counters show the
+// denied SYNs, and a legitimate client is served afterwards.
+func TestSYNFlood(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2], lab.DefaultHosts()[8])
+	client, web, attacker := l.Host("dev-1"), l.Host("prod-web"), l.Host("attacker")
+	serveHTTP(t, web, 8080, &hostCounter{seen: map[string]int{}})
+	sd := startSeptad(t, web, lifecycle("closed", 7000), "")
+	s, err := lab.StartStream(client, web, ap(web.V4, 9000), 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	queuedBefore, deniedBefore := sd.queued(), ruleCount(t, web, "septa:default")
+
+	var sent [2]int
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, port := range []uint16{7001, 8080} {
+		r, err := attacker.RawTCP(ap(web.V4, port), 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sent[i], errs[i] = r.SYNFlood(60_000, 8*time.Second)
+		}()
+	}
+	slowest := time.Duration(0)
+	for range 5 {
+		start := time.Now()
+		if _, err := sd.client.Status(); err != nil {
+			t.Errorf("status during the flood: %v", err)
+		}
+		slowest = max(slowest, time.Since(start))
+		if !s.WaitProgress(s.Received.Load(), 3*time.Second) {
+			t.Errorf("the decided stream stalled during the flood")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("flood %d: %v", i, err)
+		}
+	}
+	denied := ruleCount(t, web, "septa:default") - deniedBefore
+	queued := sd.queued() - queuedBefore
+	t.Logf("SYN flood: %d SYNs at a denied port, %d at an inspected port; %d denied by the kernel, %d packets queued; API slowest %s",
+		sent[0], sent[1], denied, queued, slowest)
+	if denied < uint64(sent[0]) {
+		t.Errorf("%d SYNs at the denied port, %d counted by the default rule", sent[0], denied)
+	}
+	if queued > uint64(sent[1]/100) {
+		t.Errorf("%d packets queued during a SYN flood of %d: the handshake should stay in the kernel", queued, sent[1])
 	}
 	if err := shopGet(client, web); err != nil {
 		t.Errorf("a legitimate request after the flood: %v", err)

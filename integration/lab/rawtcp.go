@@ -148,6 +148,23 @@ func (r *RawTCP) SendFlags(flags int, data []byte, badChecksum bool) error {
 	return r.write(r.segment(r.iss, 0, flags, data, badChecksum), 1)
 }
 
+// SYNFlood sends SYNs from every source port in turn (1024-65535, then
+// again), each with a new sequence number, until n are sent or d has
+// passed; it returns how many it sent.
+func (r *RawTCP) SYNFlood(n int, d time.Duration) (int, error) {
+	deadline := time.Now().Add(d)
+	src := r.Src
+	defer func() { r.Src = src }()
+	sent := 0
+	for ; sent < n && (sent%1024 != 0 || time.Now().Before(deadline)); sent++ {
+		r.Src = netip.AddrPortFrom(src.Addr(), uint16(1024+sent%64512))
+		if err := r.write(r.segment(rand.Uint32(), 0, TCPSyn, nil, false), 1); err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
 // Send sends data at offset bytes into the client's stream (0 is its
 // first byte), as one segment, in frags IP fragments when frags > 1
 // (each but the last a multiple of 8 bytes, RFC 791).
