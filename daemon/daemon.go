@@ -550,6 +550,20 @@ type Status struct {
 	Failures   uint64        `json:"reload_failures"`
 	LastReload ReloadStatus  `json:"last_reload"`
 	Queues     []QueueStatus `json:"queues"`
+	Sinks      []SinkStatus  `json:"sinks"`
+}
+
+// SinkStatus is one event sink's counters: a sink that cannot write (a
+// full disk under the EVE file) loses events, counted, and says why; the
+// rest of septad goes on.
+type SinkStatus struct {
+	Name      string    `json:"name"`
+	Written   uint64    `json:"written"`
+	Dropped   uint64    `json:"dropped"` // its queue was full
+	Errors    uint64    `json:"errors"`  // it failed to write them
+	Failing   bool      `json:"failing"` // no event written since the last error
+	LastError string    `json:"last_error,omitempty"`
+	ErrorTime time.Time `json:"last_error_time,omitzero"`
 }
 
 // QueueStatus is one queue's counters.
@@ -608,6 +622,12 @@ func (d *Daemon) Status() Status {
 		k := kq[qs.Num]
 		qs.Depth, qs.KernelDropped, qs.UserDropped = k.Depth, k.Dropped, k.UserDropped
 		s.Queues = append(s.Queues, qs)
+	}
+	if d.bus != nil {
+		for _, k := range d.bus.Stats().Sinks {
+			s.Sinks = append(s.Sinks, SinkStatus{Name: k.Name, Written: k.Written, Dropped: k.Dropped, Errors: k.Errors,
+				Failing: k.Failing, LastError: k.LastError, ErrorTime: k.LastErrorTime})
+		}
 	}
 	return s
 }

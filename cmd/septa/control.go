@@ -71,6 +71,13 @@ func newStatusCmd() *cobra.Command {
 				fmt.Fprintf(tw, "queue %d\t%d packets, %d flows (%d active), %d held, %d evicted, %d decode errors, %d panics, %d errors; kernel: %d waiting, %d dropped full, %d dropped by the socket\n",
 					q.Num, q.Packets, q.Flows, q.Active, q.Held, q.Evicted, q.DecodeError, q.Panics, q.Errors, q.Depth, q.KernelDropped, q.UserDropped)
 			}
+			for _, k := range s.Sinks {
+				state := "ok"
+				if k.Failing {
+					state = "FAILING since " + k.ErrorTime.Format(time.RFC3339) + ": " + k.LastError
+				}
+				fmt.Fprintf(tw, "events %s	%d written, %d dropped, %d failed: %s\n", k.Name, k.Written, k.Dropped, k.Errors, state)
+			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
