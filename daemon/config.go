@@ -162,14 +162,19 @@ func (c Config) Validate() error {
 // path gives the defaults; unknown keys are errors, since a misspelt
 // setting silently ignored is a setting not applied.
 func LoadConfig(path string) (Config, error) {
-	var c Config
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && path == DefaultConfigPath {
-			return c.WithDefaults(), nil
+			return Config{}.WithDefaults(), nil
 		}
-		return c, fmt.Errorf("config: %w", err)
+		return Config{}, fmt.Errorf("config: %w", err)
 	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig reads a configuration from data; path is for errors.
+func ParseConfig(path string, data []byte) (Config, error) {
+	var c Config
 	md, err := toml.Decode(string(data), &c)
 	if err != nil {
 		var pe toml.ParseError

@@ -45,29 +45,44 @@ func (d *Daemon) loadIdentityFile() error {
 	if path == "" {
 		return nil
 	}
-	var f identityFile
-	md, err := toml.DecodeFile(path, &f)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
 		d.idmap.ReplaceSource("file", nil)
 		return nil
-	case err != nil:
+	}
+	if err != nil {
 		return fmt.Errorf("identity map %s: %w", path, err)
+	}
+	ms, err := parseIdentityFile(path, data, time.Now())
+	if err != nil {
+		return err
+	}
+	d.idmap.ReplaceSource("file", ms)
+	return nil
+}
+
+// parseIdentityFile reads the mappings of an identity map file; name is
+// for errors.
+func parseIdentityFile(name string, data []byte, now time.Time) ([]userid.Mapping, error) {
+	var f identityFile
+	md, err := toml.Decode(string(data), &f)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("identity map %s: %w", name, err)
 	case len(md.Undecoded()) > 0:
-		return fmt.Errorf("identity map %s: unknown key %s", path, md.Undecoded()[0])
+		return nil, fmt.Errorf("identity map %s: unknown key %s", name, md.Undecoded()[0])
 	}
 	var ms []userid.Mapping
 	for i, m := range f.Mappings {
 		req := IdentityRequest{Addr: m.Addr, User: m.User, Groups: m.Groups}
-		mp, err := req.mapping(time.Now(), 0)
+		mp, err := req.mapping(now, 0)
 		if err != nil {
-			return fmt.Errorf("identity map %s: mapping %d: %w", path, i+1, err)
+			return nil, fmt.Errorf("identity map %s: mapping %d: %w", name, i+1, err)
 		}
 		mp.Expires, mp.Source = time.Time{}, "file"
 		ms = append(ms, mp)
 	}
-	d.idmap.ReplaceSource("file", ms)
-	return nil
+	return ms, nil
 }
 
 // FeedEvent is one line of the identity feed.
