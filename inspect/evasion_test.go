@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"net"
-	"strings"
 	"testing"
 
 	"github.com/septa-fw/septa/inspect/packet"
@@ -13,17 +12,6 @@ import (
 // evasion); a retransmission of the same bytes does not; in observe mode
 // the flow passes and is logged as what enforcing would do.
 func TestWorkerOverlapEvasion(t *testing.T) {
-	const httpPolicy = `
-[settings]
-mode = "MODE"
-[[rules]]
-name = "web"
-from = "any"
-to = "any"
-ports = ["tcp/80"]
-app = "http"
-action = "allow"
-`
 	tests := []struct {
 		name       string
 		mode       string
@@ -38,7 +26,7 @@ action = "allow"
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pol := compilePolicy(t, strings.ReplaceAll(httpPolicy, "MODE", tt.mode), "")
+			pol := compilePolicy(t, "[settings]\nmode = \""+tt.mode+"\"\n"+webAppPolicy, "")
 			w, rec, sink := newTestWorker(t, pol, Config{})
 			c := &tcpConn{t: t, client: net.IP{10, 1, 0, 11}, server: net.IP{10, 3, 1, 10}, cport: 40000, sport: 80, cseq: 1, sseq: 1}
 			c.pkt(true, "S", "")

@@ -39,15 +39,7 @@ func TestFlowTableExhaustion(t *testing.T) {
 		legitEvery = 50_000 // a legitimate flow starts after this many attacker flows
 		inFlight   = 10_000 // attacker flows arriving while one is inspected
 	)
-	pol := compilePolicy(t, `
-[[rules]]
-name = "web"
-from = "any"
-to = "any"
-ports = ["tcp/80"]
-app = "http"
-action = "allow"
-`, "")
+	pol := compilePolicy(t, webAppPolicy, "")
 	heap := func() uint64 {
 		runtime.GC()
 		var m runtime.MemStats

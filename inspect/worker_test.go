@@ -275,12 +275,8 @@ func TestFlowSize(t *testing.T) {
 	}
 }
 
-// BenchmarkWorkerHandle is the inspector's own cost per queued packet:
-// each op is one new flow's first two queued packets (the client's ACK
-// and its HTTP request), decided by an app rule, through Handle with a
-// verdicter that records nothing. The queue's syscalls are not included.
-func BenchmarkWorkerHandle(b *testing.B) {
-	pol := compilePolicy(b, `
+// webAppPolicy allows HTTP, by app-ID, to port 80.
+const webAppPolicy = `
 [[rules]]
 name = "web"
 from = "any"
@@ -288,7 +284,14 @@ to = "any"
 ports = ["tcp/80"]
 app = "http"
 action = "allow"
-`, "")
+`
+
+// BenchmarkWorkerHandle is the inspector's own cost per queued packet:
+// each op is one new flow's first two queued packets (the client's ACK
+// and its HTTP request), decided by an app rule, through Handle with a
+// verdicter that records nothing. The queue's syscalls are not included.
+func BenchmarkWorkerHandle(b *testing.B) {
+	pol := compilePolicy(b, webAppPolicy, "")
 	var ptr atomic.Pointer[Policy]
 	ptr.Store(pol)
 	w := NewWorker(Config{MaxFlows: 1024, AllowMark: allowMark, DenyMark: denyMark, VerdictMask: verdictMask},

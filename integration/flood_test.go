@@ -50,23 +50,8 @@ func TestFloodAtQueue(t *testing.T) {
 			}
 		}()
 	}
-	// While the flood runs: the API answers and the decided stream flows.
-	slowest := time.Duration(0)
-	for range 5 {
-		start := time.Now()
-		if _, err := sd.client.Status(); err != nil {
-			t.Errorf("status during the flood: %v", err)
-		}
-		slowest = max(slowest, time.Since(start))
-		if !s.WaitProgress(s.Received.Load(), 3*time.Second) {
-			t.Errorf("the decided stream stalled during the flood")
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	slowest := duringFlood(t, sd, s)
 	wg.Wait()
-	if slowest > 2*time.Second {
-		t.Errorf("the API took %s to answer during the flood", slowest)
-	}
 	st := sd.status()
 	var packets, kernelDropped, userDropped uint64
 	for _, q := range st.Queues {
@@ -195,18 +180,7 @@ func TestSYNFlood(t *testing.T) {
 			sent[i], errs[i] = r.SYNFlood(60_000, 8*time.Second)
 		}()
 	}
-	slowest := time.Duration(0)
-	for range 5 {
-		start := time.Now()
-		if _, err := sd.client.Status(); err != nil {
-			t.Errorf("status during the flood: %v", err)
-		}
-		slowest = max(slowest, time.Since(start))
-		if !s.WaitProgress(s.Received.Load(), 3*time.Second) {
-			t.Errorf("the decided stream stalled during the flood")
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	slowest := duringFlood(t, sd, s)
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
@@ -229,4 +203,27 @@ func TestSYNFlood(t *testing.T) {
 	if err := s.Stop(); err != nil || s.Corrupt.Load() {
 		t.Errorf("stream: %v, corrupt %v", err, s.Corrupt.Load())
 	}
+}
+
+// duringFlood checks, five times while a flood runs, that septad's API
+// answers (within 2 s) and that the decided stream s makes progress; it
+// returns the slowest answer.
+func duringFlood(t *testing.T, sd *septadProc, s *lab.Stream) time.Duration {
+	t.Helper()
+	slowest := time.Duration(0)
+	for range 5 {
+		start := time.Now()
+		if _, err := sd.client.Status(); err != nil {
+			t.Errorf("status during the flood: %v", err)
+		}
+		slowest = max(slowest, time.Since(start))
+		if !s.WaitProgress(s.Received.Load(), 3*time.Second) {
+			t.Errorf("the decided stream stalled during the flood")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if slowest > 2*time.Second {
+		t.Errorf("the API took %s to answer during the flood", slowest)
+	}
+	return slowest
 }
