@@ -29,6 +29,7 @@ func TestFloodAtQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Stop()
+	before := streamRate(s, time.Second)
 
 	const connectors, total = 16, 4000
 	deadline := time.Now().Add(8 * time.Second)
@@ -50,7 +51,7 @@ func TestFloodAtQueue(t *testing.T) {
 			}
 		}()
 	}
-	slowest := duringFlood(t, sd, s)
+	slowest, rate := duringFlood(t, sd, s)
 	wg.Wait()
 	st := sd.status()
 	var packets, kernelDropped, userDropped uint64
@@ -59,8 +60,8 @@ func TestFloodAtQueue(t *testing.T) {
 		kernelDropped += q.KernelDropped
 		userDropped += q.UserDropped
 	}
-	t.Logf("flood: %d connections tried, %d packets queued, %d app verdicts, kernel dropped %d (queue full) and %d (socket), API slowest %s",
-		min(made.Load(), total), packets, sd.verdicts("app"), kernelDropped, userDropped, slowest)
+	t.Logf("flood: %d connections tried, %d packets queued, %d app verdicts, kernel dropped %d (queue full) and %d (socket), API slowest %s; the decided stream ran at %.2f of its rate before",
+		min(made.Load(), total), packets, sd.verdicts("app"), kernelDropped, userDropped, slowest, rate/before)
 	if sd.verdicts("app") == 0 {
 		t.Errorf("no flood flow was denied for its host")
 	}
@@ -164,6 +165,7 @@ func TestSYNFlood(t *testing.T) {
 	}
 	defer s.Stop()
 	queuedBefore, deniedBefore := sd.queued(), ruleCount(t, web, "septa:default")
+	before := streamRate(s, time.Second)
 
 	var sent [2]int
 	var errs [2]error
@@ -180,7 +182,7 @@ func TestSYNFlood(t *testing.T) {
 			sent[i], errs[i] = r.SYNFlood(60_000, 8*time.Second)
 		}()
 	}
-	slowest := duringFlood(t, sd, s)
+	slowest, rate := duringFlood(t, sd, s)
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
@@ -189,8 +191,8 @@ func TestSYNFlood(t *testing.T) {
 	}
 	denied := ruleCount(t, web, "septa:default") - deniedBefore
 	queued := sd.queued() - queuedBefore
-	t.Logf("SYN flood: %d SYNs at a denied port, %d at an inspected port; %d denied by the kernel, %d packets queued; API slowest %s",
-		sent[0], sent[1], denied, queued, slowest)
+	t.Logf("SYN flood: %d SYNs at a denied port, %d at an inspected port; %d denied by the kernel, %d packets queued; API slowest %s; the decided stream ran at %.2f of its rate before",
+		sent[0], sent[1], denied, queued, slowest, rate/before)
 	if denied < uint64(sent[0]) {
 		t.Errorf("%d SYNs at the denied port, %d counted by the default rule", sent[0], denied)
 	}
@@ -205,11 +207,21 @@ func TestSYNFlood(t *testing.T) {
 	}
 }
 
+// streamRate is the decided stream's rate over d, in bytes per second,
+// after half a second of warm-up.
+func streamRate(s *lab.Stream, d time.Duration) float64 {
+	time.Sleep(500 * time.Millisecond)
+	from, start := s.Received.Load(), time.Now()
+	time.Sleep(d)
+	return float64(s.Received.Load()-from) / time.Since(start).Seconds()
+}
+
 // duringFlood checks, five times while a flood runs, that septad's API
 // answers (within 2 s) and that the decided stream s makes progress; it
-// returns the slowest answer.
-func duringFlood(t *testing.T, sd *septadProc, s *lab.Stream) time.Duration {
+// returns the slowest answer and the stream's rate meanwhile.
+func duringFlood(t *testing.T, sd *septadProc, s *lab.Stream) (time.Duration, float64) {
 	t.Helper()
+	from, start := s.Received.Load(), time.Now()
 	slowest := time.Duration(0)
 	for range 5 {
 		start := time.Now()
@@ -225,5 +237,5 @@ func duringFlood(t *testing.T, sd *septadProc, s *lab.Stream) time.Duration {
 	if slowest > 2*time.Second {
 		t.Errorf("the API took %s to answer during the flood", slowest)
 	}
-	return slowest
+	return slowest, float64(s.Received.Load()-from) / time.Since(start).Seconds()
 }
