@@ -36,9 +36,12 @@ type eveIn struct {
 }
 
 // DecodeEVE decodes one EVE JSON line into an Event. Only flow records and
-// flow decisions are decoded: event_type "flow" (septa's and Suricata's)
-// and "drop" (septa's denied flows); for any other event type it returns
-// nil and no error. A line that is not a valid EVE record is an error.
+// flow decisions are decoded: event_type "flow" (septa's and Suricata's;
+// a flow record when it has an end, a decision in septa's files written
+// before decisions had a type of their own), "verdict" (septa's
+// decisions that let a flow pass) and "drop" (septa's denied flows); for
+// any other event type it returns nil and no error. A line that is not a
+// valid EVE record is an error.
 func DecodeEVE(line []byte) (*Event, error) {
 	var in eveIn
 	if err := json.Unmarshal(line, &in); err != nil {
@@ -46,7 +49,7 @@ func DecodeEVE(line []byte) (*Event, error) {
 	}
 	var kind Kind
 	switch in.EventType {
-	case "flow":
+	case "flow", "verdict":
 		kind = KindFlow
 	case "drop":
 		kind = KindDrop

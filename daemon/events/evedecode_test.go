@@ -94,6 +94,14 @@ func TestDecodeEVE(t *testing.T) {
 				Src: netip.MustParseAddrPort("10.1.0.11:5353"), Dst: netip.MustParseAddrPort("10.3.3.10:53"),
 			},
 		},
+		{
+			name: "septa's decision",
+			line: `{"timestamp":"2026-06-01T12:00:00.123456+0000","event_type":"verdict","src_ip":"10.1.0.11","src_port":5353,"dest_ip":"10.3.3.10","dest_port":53,"proto":"UDP","flow":{"pkts_toserver":1,"pkts_toclient":0,"bytes_toserver":0,"bytes_toclient":0,"start":"2026-06-01T12:00:00.123456+0000"},"septa":{"verdict":"deny","observe":true,"reason":"default"}}`,
+			want: &Event{
+				Kind: KindFlow, Time: t0, Proto: 17, Action: "deny", Observe: true, Reason: "default", PacketsToServer: 1, Start: t0,
+				Src: netip.MustParseAddrPort("10.1.0.11:5353"), Dst: netip.MustParseAddrPort("10.3.3.10:53"),
+			},
+		},
 		{name: "alert: skipped", line: `{"timestamp":"2026-06-01T12:00:00.123456+0000","event_type":"alert","alert":{}}`},
 		{name: "stats: skipped", line: `{"timestamp":"2026-06-01T12:00:00.123456+0000","event_type":"stats"}`},
 		{name: "not JSON", line: `{"timestamp":`, wantErr: "eve: invalid JSON"},
