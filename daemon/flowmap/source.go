@@ -1,0 +1,126 @@
+package flowmap
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+
+	"github.com/septa-fw/septa/daemon/events"
+)
+
+// tuple is a flow's 5-tuple: a record and the decisions about one flow
+// share it.
+type tuple struct {
+	src, dst netip.AddrPort
+	proto    uint8
+}
+
+func tupleOf(e *events.Event) tuple { return tuple{e.Src, e.Dst, e.Proto} }
+
+// Merger turns a stream of flow events into one event per flow. An EVE
+// file holds, for one flow, the decision on it ("verdict" or "drop") and,
+// once it ended, its flow record ("flow", with an end, which carries the
+// decision too). A record supersedes the decisions of its 5-tuple;
+// decisions without a record (denied flows, which never become records,
+// flows still open, files written before septad kept records) stand for
+// their flow, the last one of a 5-tuple winning.
+//
+// Records pass straight through; decisions wait, one per 5-tuple, until
+// Flush. Memory follows the decisions without records and the 5-tuples
+// of records.
+type Merger struct {
+	out      func(*events.Event)
+	pending  map[tuple]*events.Event
+	order    []tuple
+	recorded map[tuple]struct{}
+	records  int
+	merged   int
+}
+
+// NewMerger returns a merger that hands each flow's event to out.
+func NewMerger(out func(*events.Event)) *Merger {
+	return &Merger{out: out, pending: map[tuple]*events.Event{}, recorded: map[tuple]struct{}{}}
+}
+
+// Add takes one flow event; the merger keeps e when it is a decision.
+func (m *Merger) Add(e *events.Event) {
+	k := tupleOf(e)
+	if e.Kind == events.KindFlow && !e.End.IsZero() {
+		if _, ok := m.pending[k]; ok {
+			delete(m.pending, k)
+			m.merged++
+		}
+		m.recorded[k] = struct{}{}
+		m.records++
+		m.out(e)
+		return
+	}
+	if _, ok := m.recorded[k]; ok {
+		m.merged++
+		return
+	}
+	if _, ok := m.pending[k]; ok {
+		m.merged++
+	} else {
+		m.order = append(m.order, k)
+	}
+	m.pending[k] = e
+}
+
+// Flush hands out the decisions that no record superseded, in the order
+// their flows first appeared.
+func (m *Merger) Flush() {
+	for _, k := range m.order {
+		if e, ok := m.pending[k]; ok {
+			m.out(e)
+			delete(m.pending, k)
+		}
+	}
+	m.order = m.order[:0]
+}
+
+// Stats are what a read of flow events found.
+type Stats struct {
+	// Lines read, Bad lines among them (their first few in Errors), and
+	// lines of other event types Skipped.
+	Lines, Bad, Skipped int
+	Errors              []*events.LineError
+	// Records are flow records; Merged the events that another event of
+	// the same flow superseded.
+	Records, Merged int
+}
+
+// ReadEVE reads the flow events of an EVE file (Suricata's or septad's)
+// and hands each flow's event to add (see Merger). Bad lines are counted
+// in Stats, not fatal; only a read error is.
+func ReadEVE(r io.Reader, add func(*events.Event)) (Stats, error) {
+	x := events.NewEVEReader(r)
+	m := NewMerger(add)
+	var err error
+	for {
+		var e *events.Event
+		e, err = x.Next()
+		if err != nil {
+			break
+		}
+		m.Add(e)
+	}
+	m.Flush()
+	st := Stats{Lines: x.Lines(), Bad: x.Bad(), Skipped: x.Skipped(), Errors: x.Errors(),
+		Records: m.records, Merged: m.merged}
+	if err != io.EOF {
+		return st, fmt.Errorf("eve: line %d: %w", x.Lines()+1, err)
+	}
+	return st, nil
+}
+
+// ReadEVEFile is ReadEVE of a file.
+func ReadEVEFile(path string, add func(*events.Event)) (Stats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer f.Close()
+	return ReadEVE(f, add)
+}
