@@ -450,9 +450,8 @@ func (t *RecordTracker) attribute(r *events.Event, mark uint32, pol *inspect.Pol
 	if d.Reason == packet.ReasonUnknown {
 		r.Reason = packet.ReasonPolicy.String()
 	}
-	if !d.Observe {
-		r.Action = d.Action.String()
-	}
+	// As in decisions: an observed deny says deny, and Observe.
+	r.Action = d.Action.String()
 }
 
 // observePolicyLocked remembers the policy in force by its generation.
