@@ -157,7 +157,7 @@ func TestConntrackMessages(t *testing.T) {
 		}
 		return &events.Event{
 			Kind: events.KindFlow, Time: end, FlowID: events.FlowID(src, dst, proto, idStart),
-			Src: src, Dst: dst, Proto: proto, Action: "allow", Reason: reasonUndecided, ZoneSrc: "enriched",
+			Src: src, Dst: dst, Proto: proto, Action: "allow", Reason: ReasonUndecided, ZoneSrc: "enriched",
 			PacketsToServer: counters[0], BytesToServer: counters[1], PacketsToClient: counters[2], BytesToClient: counters[3],
 			Start: start, End: end, State: state, EndReason: reasonTimeout,
 		}

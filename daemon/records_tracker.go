@@ -64,12 +64,13 @@ const (
 
 // Reasons a record gives when no decision explains it.
 const (
-	// reasonUndecided: the flow passed without a septa decision in its
+	// ReasonUndecided: the flow passed without a septa decision in its
 	// mark (related traffic, or a flow older than septa's table).
-	reasonUndecided = "undecided"
-	// reasonUnattributed: the inspector decided the flow, but its
-	// decision left the join table before the flow ended.
-	reasonUnattributed = "unattributed"
+	ReasonUndecided = "undecided"
+	// ReasonUnattributed: septa decided the flow, but which rule is not
+	// known: the inspector's decision left the join table before the
+	// flow ended, or the policy of the mark's generation is gone.
+	ReasonUnattributed = "unattributed"
 )
 
 // RecordTrackerConfig configures a RecordTracker.
@@ -416,14 +417,14 @@ func (t *RecordTracker) attribute(r *events.Event, mark uint32, pol *inspect.Pol
 	v, _ := t.cfg.Layout.Decode(mark)
 	switch v {
 	case nft.MarkUndecided, nft.MarkInspect:
-		r.Action, r.Reason = ir.ActionAllow.String(), reasonUndecided
+		r.Action, r.Reason = ir.ActionAllow.String(), ReasonUndecided
 		return
 	case nft.MarkDeny:
 		r.Action = ir.ActionDeny.String()
 	default:
 		r.Action = ir.ActionAllow.String()
 	}
-	r.Reason = reasonUnattributed
+	r.Reason = ReasonUnattributed
 	if pol == nil {
 		return
 	}

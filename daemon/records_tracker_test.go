@@ -164,28 +164,28 @@ func TestRecordTrackerEnd(t *testing.T) {
 			name: "inspected flow whose decision is gone: the inspector decided, rule unknown",
 			end:  func(r *recordRig) *FlowEnd { return r.end(client, ap(recOther, 5432), r.mark(nft.MarkAllow, 1)) },
 			want: func(r *recordRig, f *FlowEnd) *events.Event {
-				return &events.Event{Action: "allow", Reason: reasonUnattributed, Decider: events.DeciderInspector}
+				return &events.Event{Action: "allow", Reason: ReasonUnattributed, Decider: events.DeciderInspector}
 			},
 		},
 		{
 			name: "mark of a generation no policy is known for",
 			end:  func(r *recordRig) *FlowEnd { return r.end(client, ap(recHost, 8080), r.mark(nft.MarkAllow, 5)) },
 			want: func(r *recordRig, f *FlowEnd) *events.Event {
-				return &events.Event{Action: "allow", Reason: reasonUnattributed}
+				return &events.Event{Action: "allow", Reason: ReasonUnattributed}
 			},
 		},
 		{
 			name: "deny mark without a decision",
 			end:  func(r *recordRig) *FlowEnd { return r.end(client, ap(recOther, 5432), r.mark(nft.MarkDeny, 5)) },
 			want: func(r *recordRig, f *FlowEnd) *events.Event {
-				return &events.Event{Action: "deny", Reason: reasonUnattributed}
+				return &events.Event{Action: "deny", Reason: ReasonUnattributed}
 			},
 		},
 		{
 			name: "no septa mark: related or older than the table",
 			end:  func(r *recordRig) *FlowEnd { return r.end(client, ap(recOther, 9), 0) },
 			want: func(r *recordRig, f *FlowEnd) *events.Event {
-				return &events.Event{Action: "allow", Reason: reasonUndecided}
+				return &events.Event{Action: "allow", Reason: ReasonUndecided}
 			},
 		},
 		{
@@ -310,7 +310,7 @@ func TestRecordTrackerBounds(t *testing.T) {
 		}
 		r.t.End(r.end(client(40000), server, r.mark(nft.MarkAllow, 1)), r.now)
 		r.t.End(r.end(client(40002), server, r.mark(nft.MarkAllow, 1)), r.now)
-		if got := []string{r.records[0].Reason, r.records[1].Reason}; !cmp.Equal(got, []string{reasonUnattributed, "policy"}) {
+		if got := []string{r.records[0].Reason, r.records[1].Reason}; !cmp.Equal(got, []string{ReasonUnattributed, "policy"}) {
 			t.Errorf("reasons %q: want the evicted flow unattributed, the kept one joined", got)
 		}
 	})

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/septa-fw/septa/daemon"
 )
 
 // TestCheck runs septa check as a user would: exit status, output and
@@ -57,5 +61,47 @@ signatures = ["`+rules+`"]
 					code, out.String(), errb.String(), tt.code, tt.out, tt.err)
 			}
 		})
+	}
+}
+
+func TestFlowsRecordFlags(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		flags     recordFlags
+		limit     int
+		wouldDeny bool
+		want      daemon.RecordQuery
+		wantErr   string
+	}{
+		{name: "filters", flags: recordFlags{records: true, since: "1h", zone: "prod", group: "shop-db", app: "http", rule: "web-in", verdict: "deny"},
+			limit: 50, want: daemon.RecordQuery{Since: now.Add(-time.Hour), Zone: "prod", Group: "shop-db", App: "http", Rule: "web-in", Verdict: "deny", Limit: 50}},
+		{name: "times", flags: recordFlags{records: true, since: "2026-06-01T10:00:00Z", until: "30m"},
+			want: daemon.RecordQuery{Since: now.Add(-2 * time.Hour), Until: now.Add(-30 * time.Minute)}},
+		{name: "would-deny", flags: recordFlags{records: true}, wouldDeny: true, want: daemon.RecordQuery{WouldDeny: true}},
+		{name: "filter without --records", flags: recordFlags{zone: "prod"}, wantErr: "--zone filters flow records: add --records"},
+		{name: "bad since", flags: recordFlags{records: true, since: "monday"}, wantErr: `--since: "monday" is neither an RFC 3339 time nor a duration such as "1h"`},
+		{name: "bad verdict", flags: recordFlags{records: true, verdict: "ok"}, wantErr: `verdict: "ok" is not allow, deny, reject or would-deny`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := tt.flags.query(tt.limit, tt.wouldDeny, now)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, q); diff != "" {
+				t.Errorf("query (-want +got):\n%s", diff)
+			}
+		})
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"flows", "--app", "http"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "add --records") {
+		t.Errorf("flows --app without --records: exit %d, stderr %q; want 2 and a hint", code, errb.String())
 	}
 }
