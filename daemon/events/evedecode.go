@@ -94,7 +94,7 @@ func DecodeEVE(line []byte) (*Event, error) {
 		e.Rule, e.Action, e.Observe, e.Reason = s.Rule, s.Verdict, s.Observe, s.Reason
 		e.App, e.User, e.Groups, e.Process, e.Cmdline = s.App, s.User, s.Groups, s.Process, s.Cmdline
 		e.ZoneSrc, e.ZoneDst, e.GroupsSrc, e.GroupsDst = s.ZoneSrc, s.ZoneDst, s.GroupsSrc, s.GroupsDst
-		e.SNI, e.HTTPHost = s.SNI, s.HTTPHost
+		e.SNI, e.HTTPHost, e.Decider = s.SNI, s.HTTPHost, s.Decider
 	}
 	if e.App == "" && in.AppProto != "" {
 		// Suricata's own flow events: its app-layer name in septa's

@@ -21,7 +21,7 @@ func TestEVERoundTrip(t *testing.T) {
 	observed := sampleFlow()
 	observed.Observe, observed.Action, observed.Rule, observed.Reason = true, "deny", "zone-isolation:vdi", "policy"
 	observed.GroupsSrc, observed.GroupsDst = []string{"desktops"}, []string{"finance-app", "web"}
-	observed.Cmdline, observed.HTTPHost, observed.Alerted = "curl -s https://finance.example.com/", "finance.example.com", true
+	observed.Cmdline, observed.HTTPHost, observed.Alerted, observed.Decider = "curl -s https://finance.example.com/", "finance.example.com", true, "inspector"
 	v6 := sampleFlow()
 	v6.Src, v6.Dst = netip.MustParseAddrPort("[fd00:4::5]:40002"), netip.MustParseAddrPort("[fd00:3::10]:5432")
 	v6.App, v6.AppProto = "postgresql", "pgsql"
