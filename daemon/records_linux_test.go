@@ -66,7 +66,7 @@ type ctMsg struct {
 
 // message encodes m as the kernel does: struct nfgenmsg, then the
 // attributes, values big-endian, nested attributes flagged NLA_F_NESTED.
-func (m ctMsg) message(t *testing.T) netlink.Message {
+func (m ctMsg) message(t testing.TB) netlink.Message {
 	t.Helper()
 	ae := netlink.NewAttributeEncoder()
 	ae.ByteOrder = binary.BigEndian
@@ -233,11 +233,10 @@ func TestConntrackMessages(t *testing.T) {
 // FuzzConntrackMessage: any message body is decoded or counted, never a
 // panic.
 func FuzzConntrackMessage(f *testing.F) {
-	t := &testing.T{}
 	c, s := netip.MustParseAddrPort("10.0.1.5:40000"), netip.MustParseAddrPort("10.0.2.7:443")
 	m := ctMsg{typ: ipctnlMsgCtDelete, orig: [2]netip.AddrPort{c, s}, reply: [2]netip.AddrPort{s, c}, proto: 6,
 		tcpState: 3, withCounters: true, withTimestamp: true, start: recT0, stop: recT0.Add(time.Second)}
-	f.Add(m.message(t).Data)
+	f.Add(m.message(f).Data)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := newRecordRig(t, RecordTrackerConfig{})
 		handleConntrackMessage(r.t, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(nfnlSubsysCT<<8 | ipctnlMsgCtDelete)}, Data: data}, recT0)

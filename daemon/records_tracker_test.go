@@ -60,7 +60,7 @@ var (
 	recOther = netip.MustParseAddr("10.0.2.7")
 )
 
-func newRecordRig(t *testing.T, cfg RecordTrackerConfig) *recordRig {
+func newRecordRig(t testing.TB, cfg RecordTrackerConfig) *recordRig {
 	t.Helper()
 	res, err := rules.Compile([]rules.File{{Name: "policy.toml", Data: []byte(recordTestPolicy)}}, rules.Options{Now: recT0})
 	if err != nil {
