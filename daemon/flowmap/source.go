@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"time"
 
 	"github.com/septa-fw/septa/daemon/events"
 )
@@ -26,6 +27,10 @@ func tupleOf(e *events.Event) tuple { return tuple{e.Src, e.Dst, e.Proto} }
 // flows still open, files written before septad kept records) stand for
 // their flow, the last one of a 5-tuple winning.
 //
+// A flow between two hosts that both run septad is recorded twice, once
+// by each: a record whose 5-tuple was recorded already, with times that
+// overlap (give or take sameFlowSlack), is the same flow and is dropped.
+//
 // Records pass straight through; decisions wait, one per 5-tuple, until
 // Flush. Memory follows the decisions without records and the 5-tuples
 // of records.
@@ -33,25 +38,38 @@ type Merger struct {
 	out      func(*events.Event)
 	pending  map[tuple]*events.Event
 	order    []tuple
-	recorded map[tuple]struct{}
+	recorded map[tuple]window
 	records  int
 	merged   int
 }
 
+// window is a recorded flow's start and end, in Unix nanoseconds.
+type window struct{ start, end int64 }
+
+// sameFlowSlack is how far two hosts' records of one flow may disagree
+// on its times: their clocks, and conntrack's stamps on each side.
+const sameFlowSlack = 2 * time.Second
+
 // NewMerger returns a merger that hands each flow's event to out.
 func NewMerger(out func(*events.Event)) *Merger {
-	return &Merger{out: out, pending: map[tuple]*events.Event{}, recorded: map[tuple]struct{}{}}
+	return &Merger{out: out, pending: map[tuple]*events.Event{}, recorded: map[tuple]window{}}
 }
 
 // Add takes one flow event; the merger keeps e when it is a decision.
 func (m *Merger) Add(e *events.Event) {
 	k := tupleOf(e)
-	if e.Kind == events.KindFlow && !e.End.IsZero() {
+	if e.IsRecord() {
 		if _, ok := m.pending[k]; ok {
 			delete(m.pending, k)
 			m.merged++
 		}
-		m.recorded[k] = struct{}{}
+		start, end := Window(e)
+		w := window{start.UnixNano(), end.UnixNano()}
+		if prev, ok := m.recorded[k]; ok && w.start <= prev.end+int64(sameFlowSlack) && prev.start <= w.end+int64(sameFlowSlack) {
+			m.merged++ // the other end's record of the same flow
+			return
+		}
+		m.recorded[k] = w
 		m.records++
 		m.out(e)
 		return

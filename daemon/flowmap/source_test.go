@@ -33,7 +33,13 @@ func TestReadEVEMerges(t *testing.T) {
 		ev(events.KindDrop, "10.1.0.1:2000", 22, "deny", false),  // a repeat
 		ev(events.KindFlow, "10.4.0.3:1002", 443, "allow", true), // record, then a late decision
 		ev(events.KindFlow, "10.4.0.3:1002", 443, "allow", false),
+		ev(events.KindFlow, "10.4.0.1:1000", 80, "allow", true), // the other end's record
 	}
+	otherEnd := in[len(in)-1]
+	otherEnd.Start, otherEnd.End = otherEnd.Start.Add(300*time.Microsecond), otherEnd.End.Add(time.Millisecond)
+	reuse := ev(events.KindFlow, "10.4.0.1:1000", 80, "allow", true) // the port reused an hour later
+	reuse.Start, reuse.End, reuse.Time = t0.Add(time.Hour), t0.Add(time.Hour+time.Second), t0.Add(time.Hour)
+	in = append(in, reuse)
 	var b bytes.Buffer
 	enc := events.NewEVEEncoder()
 	for _, e := range in {
@@ -48,14 +54,14 @@ func TestReadEVEMerges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"10.4.0.1:1000 record", "10.4.0.3:1002 record", "10.1.0.1:2000 decision", "10.4.0.2:1001 decision"}
+	want := []string{"10.4.0.1:1000 record", "10.4.0.3:1002 record", "10.4.0.1:1000 record", "10.1.0.1:2000 decision", "10.4.0.2:1001 decision"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("flows (-want +got):\n%s", diff)
 	}
-	if st.Lines != 8 || st.Bad != 1 || st.Records != 2 || st.Merged != 3 || len(st.Errors) != 1 || st.Errors[0].Line != 8 {
+	if st.Lines != 10 || st.Bad != 1 || st.Records != 3 || st.Merged != 4 || len(st.Errors) != 1 || st.Errors[0].Line != 10 {
 		t.Errorf("stats %+v", st)
 	}
-	if !strings.Contains(st.Errors[0].Error(), "line 8: eve: invalid JSON") {
+	if !strings.Contains(st.Errors[0].Error(), "line 10: eve: invalid JSON") {
 		t.Errorf("error %v", st.Errors[0])
 	}
 }
