@@ -120,7 +120,7 @@ type FlowsConfig struct {
 
 // Defaults of FlowsConfig.
 const (
-	DefaultFlowRecords       = 100_000
+	DefaultFlowRecords       = 50_000
 	DefaultFlowMaxAge        = 24 * time.Hour
 	DefaultFlowStateFile     = "flows.json.gz"
 	DefaultFlowStateRecords  = 20_000
