@@ -554,6 +554,8 @@ type Status struct {
 	Failures   uint64        `json:"reload_failures"`
 	LastReload ReloadStatus  `json:"last_reload"`
 	Queues     []QueueStatus `json:"queues"`
+	// Records are the flow records' counters; nil when they are off.
+	Records *RecordStats `json:"records,omitempty"`
 }
 
 // QueueStatus is one queue's counters.
@@ -612,6 +614,9 @@ func (d *Daemon) Status() Status {
 		k := kq[qs.Num]
 		qs.Depth, qs.KernelDropped, qs.UserDropped = k.Depth, k.Dropped, k.UserDropped
 		s.Queues = append(s.Queues, qs)
+	}
+	if st, ok := d.Records(); ok {
+		s.Records = &st
 	}
 	return s
 }

@@ -239,10 +239,10 @@ func (t *RecordTracker) Write(e *events.Event) error {
 		// A later decision on the same tuple: the flow before it ended
 		// unreported, or this one is more precise (app-ID after the
 		// kernel's log). Keep the latest.
-		old.ev, old.added, old.deny = e, now, denied
-		if denied {
-			t.denies = append(t.denies, key)
+		if denied && !old.deny {
+			t.trackDenyLocked(key)
 		}
+		old.ev, old.added, old.deny = e, now, denied
 		return nil
 	}
 	if t.n == len(t.order) {
@@ -253,9 +253,25 @@ func (t *RecordTracker) Write(e *events.Event) error {
 	t.order[(t.head+t.n)%len(t.order)] = joinSlot{key, t.seq}
 	t.n++
 	if denied {
-		t.denies = append(t.denies, key)
+		t.trackDenyLocked(key)
 	}
 	return nil
+}
+
+// trackDenyLocked queues an inspector deny for Tick. The queue holds keys
+// of join entries, so it is bounded with the table: past twice its size
+// (keys of entries evicted or replaced meanwhile), it is compacted.
+func (t *RecordTracker) trackDenyLocked(key flowTuple) {
+	if len(t.denies) >= 2*len(t.order) {
+		live := t.denies[:0]
+		for _, k := range t.denies {
+			if j, ok := t.join[k]; ok && j.deny && k != key {
+				live = append(live, k)
+			}
+		}
+		t.denies = live
+	}
+	t.denies = append(t.denies, key)
 }
 
 // popLocked drops the oldest slot; evict says it was pushed out.

@@ -314,6 +314,20 @@ func TestRecordTrackerBounds(t *testing.T) {
 			t.Errorf("reasons %q: want the evicted flow unattributed, the kept one joined", got)
 		}
 	})
+	t.Run("waiting denies bounded with the table", func(t *testing.T) {
+		r := newRecordRig(t, RecordTrackerConfig{MaxJoin: 2, DenyGrace: time.Second})
+		for i := range 10 {
+			r.t.Write(decision(events.KindDrop, client(uint16(40000+i)), server, "pg-app", "deny", false, events.DeciderInspector, r.now))
+		}
+		if n := len(r.t.denies); n > 4 {
+			t.Errorf("%d denies queued with a table of 2", n)
+		}
+		r.now = r.now.Add(time.Second)
+		r.t.Tick()
+		if len(r.records) != 2 || r.records[0].Src != client(40008) || r.records[1].Src != client(40009) {
+			t.Errorf("records %+v: want the two denies still in the table", r.records)
+		}
+	})
 	t.Run("join entries expire", func(t *testing.T) {
 		r := newRecordRig(t, RecordTrackerConfig{JoinTTL: time.Hour})
 		r.t.Write(decision(events.KindFlow, client(40000), server, "pg-app", "allow", false, events.DeciderInspector, r.now))

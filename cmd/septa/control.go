@@ -71,6 +71,10 @@ func newStatusCmd() *cobra.Command {
 				fmt.Fprintf(tw, "queue %d\t%d packets, %d flows (%d active), %d held, %d evicted, %d decode errors, %d panics, %d errors; kernel: %d waiting, %d dropped full, %d dropped by the socket\n",
 					q.Num, q.Packets, q.Flows, q.Active, q.Held, q.Evicted, q.DecodeError, q.Panics, q.Errors, q.Depth, q.KernelDropped, q.UserDropped)
 			}
+			if r := s.Records; r != nil {
+				fmt.Fprintf(tw, "flow records\t%d written (%d joined with a decision), %d flow ends read, %d lost, %d rate-dropped; %d decisions waiting, %d expired, %d evicted\n",
+					r.Records, r.Joined, r.Ends, r.Lost, r.RateDropped, r.Pending, r.Expired, r.Evicted)
+			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
