@@ -216,6 +216,40 @@ func TestRecommendRoundTrip(t *testing.T) {
 		t.Errorf("the proposal must leave the stray flow out, and say so")
 	}
 
+	// The map of the database server's records, asked of its septad: the
+	// stray flow is an edge from zone dev, would-deny.
+	out, err := exec.CommandContext(ctx, cli, "map", "--live", "--socket", sds[2].sock, "--format", "json",
+		"--inventory", invPath, "--policy", observeDir).Output()
+	if err != nil {
+		t.Fatalf("septa map --live: %v", err)
+	}
+	var m flowmap.Map
+	jsonOut(t, string(out), &m)
+	stray := false
+	for _, e := range m.Edges {
+		if e.From == "zone:dev" && e.To == "workload:app=shop,env=prod,tier=db" && e.Verdicts.WouldDeny == 1 {
+			stray = true
+		}
+	}
+	if !stray {
+		t.Errorf("septa map --live of prod-db has no would-deny edge from zone:dev:\n%s", out)
+	}
+
+	// The impact preview of the proposal on the same records: the stray
+	// flow, and only it, would be denied.
+	propDir := filepath.Join(work, "proposal")
+	must(t, os.MkdirAll(propDir, 0o755))
+	must(t, os.WriteFile(filepath.Join(propDir, "10-recommended.toml"), proposal, 0o644))
+	out, err = exec.CommandContext(ctx, cli, "check", "--inventory", invPath, "--impact", "--eve", all, propDir).Output()
+	if err != nil {
+		t.Fatalf("septa check --impact: %v", err)
+	}
+	t.Logf("septa check --impact:\n%s", out)
+	if !strings.Contains(string(out), "6 flows: 5 allowed, 1 denied, 0 undecided") ||
+		!strings.Contains(string(out), dev.V4.String()) {
+		t.Errorf("the impact preview must deny the stray flow alone")
+	}
+
 	// Apply the proposal in enforce mode on the three servers.
 	for _, sd := range sds {
 		must(t, os.WriteFile(filepath.Join(sd.dir, "policy.d", "10-test.toml"), proposal, 0o644))
