@@ -1,7 +1,10 @@
 package flowmap
 
 import (
+	"bufio"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -138,4 +141,52 @@ func samplePeakHeap(peak *uint64) (stop func()) {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// BenchmarkReadEVE reads 100,000 flow records from an EVE file and
+// aggregates them, as septa map --eve does: the cost of decoding JSON,
+// which dominates the command's time, per 100,000 records.
+func BenchmarkReadEVE(b *testing.B) {
+	const n = 100_000
+	path := filepath.Join(b.TempDir(), "eve.json")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	enc := events.NewEVEEncoder()
+	var e events.Event
+	for i := range n {
+		fillRecord(&e, i)
+		line, err := enc.Encode(&e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.Write(line)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	inv := benchInventory()
+	cat, err := NewCatalogue(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var peak uint64
+	stop := samplePeakHeap(&peak)
+	b.ReportAllocs()
+	var m *Map
+	for b.Loop() {
+		a := NewAggregator(NewResolver(inv, nil), cat, Filter{})
+		if _, err := ReadEVEFile(path, func(e *events.Event) { a.Add(e) }); err != nil {
+			b.Fatal(err)
+		}
+		m = a.Map()
+	}
+	stop()
+	if m.Flows != n {
+		b.Fatalf("%d flows, want %d", m.Flows, n)
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 }
