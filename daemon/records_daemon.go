@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -30,21 +31,7 @@ func (d *Daemon) startRecords(ctx context.Context) {
 	}
 	log := d.log.With("component", "records")
 	w := NewRecordWindow(fc.MaxRecords, time.Duration(fc.MaxAge), nil)
-	es, err := LoadRecords(fc.StateFile, fc.StateRecords)
-	if err != nil {
-		log.Warn("flow records of the last run are lost", "error", err)
-		if errors.Is(err, ErrRecordState) {
-			// Keep the bad file aside for a look; the next save writes a
-			// good one.
-			if rerr := os.Rename(fc.StateFile, fc.StateFile+".corrupt"); rerr != nil {
-				log.Warn("flow records: could not set the corrupt state file aside", "error", rerr)
-			}
-		}
-	}
-	w.Restore(es)
-	if len(es) > 0 {
-		log.Info("flow records of the last run restored", "records", w.Len(), "file", fc.StateFile)
-	}
+	restoreRecords(w, fc.StateFile, fc.StateRecords, log)
 	t := NewRecordTracker(RecordTrackerConfig{
 		Publish: d.bus.Publish, Enrich: d.enrich, Policy: &d.policy, Layout: d.fw.MarkLayout(),
 		Local:   (&localAddrs{refresh: 10 * time.Second}).has,
@@ -69,6 +56,26 @@ func (d *Daemon) startRecords(ctx context.Context) {
 		log.Warn("conntrack flow ends are not read: only denied flows get records", "error", err)
 	}
 	go d.recordLoop(ctx, time.Duration(fc.StateInterval))
+}
+
+// restoreRecords puts the records of the state file into the window. A
+// file that does not read back is reported and set aside (for a look; the
+// next save writes a good one), never fatal.
+func restoreRecords(w *RecordWindow, path string, max int, log *slog.Logger) {
+	es, err := LoadRecords(path, max)
+	if err != nil {
+		log.Warn("flow records of the last run are lost", "error", err)
+		if errors.Is(err, ErrRecordState) {
+			if rerr := os.Rename(path, path+".corrupt"); rerr != nil {
+				log.Warn("flow records: could not set the corrupt state file aside", "error", rerr)
+			}
+		}
+		return
+	}
+	w.Restore(es)
+	if len(es) > 0 {
+		log.Info("flow records of the last run restored", "records", w.Len(), "file", path)
+	}
 }
 
 // recordLoop ticks the tracker and saves the state file periodically.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -272,6 +273,65 @@ func TestRecordStateCorrupt(t *testing.T) {
 	if es, err := LoadRecords(path, 10); err != nil || len(es) != 1 {
 		t.Errorf("the good file: %d records, %v", len(es), err)
 	}
+}
+
+// TestRestoreRecords: septad starts with the records of the last run, or,
+// when the file is corrupt, without them, saying so and keeping the file
+// aside.
+func TestRestoreRecords(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flows.json.gz")
+	set := recordSet()
+	if err := SaveRecords(path, set); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	w := NewRecordWindow(100, 0, nil)
+	restoreRecords(w, path, 3, log)
+	if diff := cmp.Diff(set[2:], w.Query(RecordQuery{}), eventOpts); diff != "" {
+		t.Errorf("restored (-want +got):\n%s", diff)
+	}
+
+	if err := os.WriteFile(path, []byte("not the records, not even gzip"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	w = NewRecordWindow(100, 0, nil)
+	restoreRecords(w, path, 3, log)
+	if w.Len() != 0 || !strings.Contains(logs.String(), "flow records state file is corrupt") {
+		t.Errorf("corrupt file: %d records, log %q", w.Len(), logs.String())
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the corrupt file is still in place: %v", err)
+	}
+	if b, err := os.ReadFile(path + ".corrupt"); err != nil || string(b) != "not the records, not even gzip" {
+		t.Errorf("the corrupt file set aside: %q, %v", b, err)
+	}
+}
+
+// FuzzRecordQuery: any query string parses or is refused with an error;
+// a query that parses encodes to one that parses the same.
+func FuzzRecordQuery(f *testing.F) {
+	f.Add("since=1h&zone=prod&verdict=deny&limit=5")
+	f.Add("would_deny=1&until=2026-06-01T12:00:00Z&group=db&app=http&rule=default")
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := url.ParseQuery(s)
+		if err != nil {
+			return
+		}
+		q, err := parseRecordQuery(v, recT0)
+		if err != nil {
+			return
+		}
+		again, err := parseRecordQuery(q.values(), recT0)
+		if err != nil {
+			t.Fatalf("%q parsed to %+v, whose encoding %q is refused: %v", s, q, q.values().Encode(), err)
+		}
+		if !cmp.Equal(q, again) {
+			t.Fatalf("%q: %+v, encoded and parsed again %+v", s, q, again)
+		}
+	})
 }
 
 // FuzzRecordState: a state file never panics the reader, and what it
