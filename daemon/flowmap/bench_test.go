@@ -35,6 +35,14 @@ func benchInventory() *rules.Inventory {
 	return inv
 }
 
+func benchCatalogue(b *testing.B) *Catalogue {
+	cat, err := NewCatalogue(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cat
+}
+
 // fillRecord makes e the i-th synthetic record: clients from 5,000
 // addresses in zone vdi and from the inventory's hosts, to the
 // inventory's hosts on 12 services, with apps, users and every verdict.
@@ -79,11 +87,7 @@ func fillRecord(e *events.Event, i int) {
 // kept. It reports the heap's peak during the run (peak-heap-MB) besides
 // the allocations.
 func BenchmarkAggregate(b *testing.B) {
-	inv := benchInventory()
-	cat, err := NewCatalogue(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	inv, cat := benchInventory(), benchCatalogue(b)
 	var peak uint64
 	stop := samplePeakHeap(&peak)
 	b.ReportAllocs()
@@ -168,11 +172,7 @@ func BenchmarkReadEVE(b *testing.B) {
 		b.Fatal(err)
 	}
 	f.Close()
-	inv := benchInventory()
-	cat, err := NewCatalogue(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	inv, cat := benchInventory(), benchCatalogue(b)
 	var peak uint64
 	stop := samplePeakHeap(&peak)
 	b.ReportAllocs()
