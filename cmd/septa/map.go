@@ -177,7 +177,9 @@ the DOT with Graphviz's dot command (which must be installed).`,
 				return failure(err)
 			}
 			agg := flowmap.NewAggregator(flowmap.NewResolver(inv, pol), cat, f)
-			if err := in.each(cmd.ErrOrStderr(), daemon.RecordQuery{Since: f.Since, Until: f.Until}, func(e *events.Event) { agg.Add(e) }); err != nil {
+			// septad's query bounds records by their end; --until bounds
+			// their start, so only --since narrows the query.
+			if err := in.each(cmd.ErrOrStderr(), daemon.RecordQuery{Since: f.Since}, func(e *events.Event) { agg.Add(e) }); err != nil {
 				return err
 			}
 			m := agg.Map()
