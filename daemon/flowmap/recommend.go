@@ -91,6 +91,9 @@ type recEdge struct {
 	users        map[string]struct{}
 	verdicts     [numVerdicts]uint64
 	first, last  time.Time
+	// addrs are the addresses seen at each end (at most maxAddrs), to
+	// say what a zone stands for in the rule's comment.
+	addrs [2]map[netip.Addr]struct{}
 }
 
 // principal is one end of a proposed rule: a tag group, a host group,
@@ -102,7 +105,6 @@ type principal struct {
 	selector string // a tag group's selector
 	host     string // a host group's host
 	note     string // why it is what it is, when it is not attributed
-	addrs    map[netip.Addr]struct{}
 	hosts    map[string]struct{}
 }
 
@@ -197,8 +199,14 @@ func (r *Recommender) Add(e *events.Event) {
 	k := edgeKey{from: from.ref, to: to.ref, port: portKey{e.Proto, port}}
 	ed := r.edges[k]
 	if ed == nil {
-		ed = &recEdge{apps: map[string]uint64{}, users: map[string]struct{}{}}
+		ed = &recEdge{apps: map[string]uint64{}, users: map[string]struct{}{},
+			addrs: [2]map[netip.Addr]struct{}{{}, {}}}
 		r.edges[k] = ed
+	}
+	for i, a := range [2]netip.Addr{e.Src.Addr().Unmap(), e.Dst.Addr().Unmap()} {
+		if len(ed.addrs[i]) < maxAddrs {
+			ed.addrs[i][a] = struct{}{}
+		}
 	}
 	ed.flows++
 	ed.bytes += e.BytesToServer + e.BytesToClient
@@ -243,18 +251,19 @@ func (r *Recommender) principal(a netip.Addr, recordedZone string) *principal {
 		bits := a.BitLen()
 		p = principal{kind: "addr", ref: netip.PrefixFrom(a, bits).String()}
 		p.note = "not attributed: in no inventory host and no zone of the policy"
+		if h != nil {
+			p.note = fmt.Sprintf("not attributed: inventory host %q has no tags and is in no zone of the policy", h.Name)
+		}
 		if recordedZone != "" {
 			p.note = fmt.Sprintf("not attributed: septad placed it in zone %q, which --policy does not define", recordedZone)
 		}
 	}
 	if q, ok := r.ends[p.ref]; ok {
-		q.addrs[a] = struct{}{}
 		if h != nil {
 			q.hosts[h.Name] = struct{}{}
 		}
 		return q
 	}
-	p.addrs = map[netip.Addr]struct{}{a: {}}
 	p.hosts = map[string]struct{}{}
 	if h != nil {
 		p.hosts[h.Name] = struct{}{}
@@ -318,6 +327,7 @@ type recRule struct {
 	bytes    uint64
 	verdicts [numVerdicts]uint64
 	users    map[string]struct{}
+	addrs    [2]map[netip.Addr]struct{}
 	notes    []string
 	first    time.Time
 	last     time.Time
@@ -343,7 +353,8 @@ func (r *Recommender) Result() (*Recommendation, error) {
 		rk := ruleKey{k.from, k.to, app}
 		rr := byKey[rk]
 		if rr == nil {
-			rr = &recRule{from: r.ends[k.from], to: r.ends[k.to], app: app, users: map[string]struct{}{}}
+			rr = &recRule{from: r.ends[k.from], to: r.ends[k.to], app: app, users: map[string]struct{}{},
+				addrs: [2]map[netip.Addr]struct{}{{}, {}}}
 			byKey[rk] = rr
 		}
 		if note != "" {
@@ -364,6 +375,11 @@ func (r *Recommender) Result() (*Recommendation, error) {
 		}
 		for u := range ed.users {
 			rr.users[u] = struct{}{}
+		}
+		for i := range ed.addrs {
+			for a := range ed.addrs[i] {
+				rr.addrs[i][a] = struct{}{}
+			}
 		}
 		if rr.first.IsZero() || ed.first.Before(rr.first) {
 			rr.first = ed.first
@@ -510,11 +526,11 @@ func (r *Recommender) write(list []*recRule) []byte {
 			}
 		}
 		fmt.Fprintf(&b, "# observed: %s\n", strings.Join(vs, ", "))
-		for _, p := range []*principal{rr.from, rr.to} {
+		for i, p := range []*principal{rr.from, rr.to} {
 			if p.note != "" {
 				fmt.Fprintf(&b, "# %s: %s\n", p.ref, p.note)
 			} else if p.kind == "zone" {
-				fmt.Fprintf(&b, "# %s stands for %s\n", p.ref, addrList(p.addrs))
+				fmt.Fprintf(&b, "# %s stands for %s\n", p.ref, addrList(rr.addrs[i]))
 			}
 		}
 		for _, n := range rr.notes {

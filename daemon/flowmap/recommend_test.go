@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/septa-fw/septa/daemon/events"
 	"github.com/septa-fw/septa/inspect"
 	"github.com/septa-fw/septa/rules"
 	"github.com/septa-fw/septa/rules/ir"
@@ -20,15 +22,25 @@ import (
 // septa check would compile it.
 func TestRecommendGolden(t *testing.T) {
 	inv, pol := fixturePolicy(t)
+	untagged, err := rules.LoadInventory(filepath.Join("testdata", "inventory_untagged.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := fixtureEvents()[0]
+	build.Src = netip.MustParseAddrPort("172.16.0.5:40000") // an inventory host in no zone
+	build.Observe, build.Action, build.Rule = true, "deny", ""
 	tests := []struct {
-		name string
-		opts RecommendOptions
+		name  string
+		opts  RecommendOptions
+		extra []*events.Event
 	}{
-		{"shop", RecommendOptions{Inventory: inv, Policy: pol, Scope: Scope{"group", "shop"}}},
-		{"all", RecommendOptions{Inventory: inv, Policy: pol}},
-		{"zones_only", RecommendOptions{Policy: pol, Scope: Scope{"zone", "prod"}}},
-		{"allowed_only_since", RecommendOptions{Inventory: inv, Policy: pol, AllowedOnly: true, Since: t0.Add(2 * 60e9)}},
-		{"no_policy", RecommendOptions{Inventory: inv}},
+		{name: "shop", opts: RecommendOptions{Inventory: inv, Policy: pol, Scope: Scope{"group", "shop"}}},
+		{name: "all", opts: RecommendOptions{Inventory: inv, Policy: pol}},
+		{name: "zones_only", opts: RecommendOptions{Policy: pol, Scope: Scope{"zone", "prod"}}},
+		{name: "allowed_only_since", opts: RecommendOptions{Inventory: inv, Policy: pol, AllowedOnly: true, Since: t0.Add(2 * time.Minute)}},
+		{name: "no_policy", opts: RecommendOptions{Inventory: inv}},
+		{name: "untagged_inventory", opts: RecommendOptions{Inventory: untagged, Policy: pol, Scope: Scope{"zone", "prod"}},
+			extra: []*events.Event{build}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,7 +48,7 @@ func TestRecommendGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, e := range fixtureEvents() {
+			for _, e := range append(fixtureEvents(), tt.extra...) {
 				rec.Add(e)
 			}
 			got, err := rec.Result()
