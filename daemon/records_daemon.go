@@ -32,11 +32,17 @@ func (d *Daemon) startRecords(ctx context.Context) {
 	log := d.log.With("component", "records")
 	w := NewRecordWindow(fc.MaxRecords, time.Duration(fc.MaxAge), nil)
 	restoreRecords(w, fc.StateFile, fc.StateRecords, log)
+	holds, closeHolds, err := conntrackHolds()
+	if err != nil {
+		log.Warn("conntrack lookups unavailable: a denied flow may be recorded before conntrack reports its end", "error", err)
+	} else {
+		context.AfterFunc(ctx, func() { closeHolds() })
+	}
 	t := NewRecordTracker(RecordTrackerConfig{
 		Publish: d.bus.Publish, Enrich: d.enrich, Policy: &d.policy, Layout: d.fw.MarkLayout(),
 		Local:   (&localAddrs{refresh: 10 * time.Second}).has,
 		MaxJoin: fc.JoinMax, JoinTTL: time.Duration(fc.JoinTTL), DenyGrace: time.Duration(fc.DenyGrace),
-		RatePerSecond: fc.Rate, Logger: log,
+		Exists: holds, RatePerSecond: fc.Rate, Logger: log,
 	})
 	if err := d.bus.Add("records", w, sinkQueueLen, events.KindsOf(events.KindFlow)); err != nil {
 		log.Error("flow records off", "error", err)
@@ -132,6 +138,7 @@ func registerRecordMetrics(reg prometheus.Registerer, t *RecordTracker, w *Recor
 		counter("flow_records_rate_dropped_total", "Flow records dropped by the rate limit.", func(s RecordStats) uint64 { return s.RateDropped }),
 		counter("flow_records_join_expired_total", "Decisions that waited for their flow's end in vain.", func(s RecordStats) uint64 { return s.Expired }),
 		counter("flow_records_join_evicted_total", "Decisions pushed out of the full join table.", func(s RecordStats) uint64 { return s.Evicted }),
+		counter("flow_records_late_ends_total", "Flow ends reported after their deny was recorded alone.", func(s RecordStats) uint64 { return s.LateEnds }),
 		counter("flow_records_lost_total", "conntrack events lost (socket buffer full) or malformed.", func(s RecordStats) uint64 { return s.Lost }),
 		gauge("flow_records_pending", "Decisions waiting for their flow's end.", func() float64 { return float64(t.Stats().Pending) }),
 		gauge("flow_records_kept", "Flow records kept in memory for queries.", func() float64 { return float64(w.Len()) }),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -77,6 +78,29 @@ func setRecvBuffer(conn *netlink.Conn, n int, log *slog.Logger) {
 	if err := conn.SetReadBuffer(n); err != nil {
 		log.Warn("conntrack events: socket receive buffer not enlarged", "bytes", n, "error", err)
 	}
+}
+
+// conntrackHolds returns a function that asks conntrack whether it holds
+// a flow (an exact lookup, not a dump), and the connection to close.
+// The query names the flow by its reply tuple, server to client, which is
+// the flow's whether or not its destination was NATed.
+func conntrackHolds() (func(src, dst netip.AddrPort, proto uint8) bool, func() error, error) {
+	c, err := conntrack.Dial(nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("daemon: conntrack: %w", err)
+	}
+	var mu sync.Mutex
+	holds := func(src, dst netip.AddrPort, proto uint8) bool {
+		var f conntrack.Flow
+		r := &f.TupleReply
+		r.IP.SourceAddress, r.IP.DestinationAddress = dst.Addr(), src.Addr()
+		r.Proto.Protocol, r.Proto.SourcePort, r.Proto.DestinationPort = proto, dst.Port(), src.Port()
+		mu.Lock()
+		defer mu.Unlock()
+		_, err := c.Get(f)
+		return err == nil
+	}
+	return holds, c.Close, nil
 }
 
 // Done is closed when the receive loop has ended.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"runtime"
 )
 
@@ -27,4 +28,9 @@ func (*ConntrackListener) Done() <-chan struct{} {
 	c := make(chan struct{})
 	close(c)
 	return c
+}
+
+// conntrackHolds fails: conntrack is Linux's.
+func conntrackHolds() (func(src, dst netip.AddrPort, proto uint8) bool, func() error, error) {
+	return nil, nil, fmt.Errorf("daemon: conntrack: not supported on %s", runtime.GOOS)
 }

@@ -32,8 +32,9 @@ import (
 //   - A flow denied before conntrack confirmed it has no conntrack entry
 //     and no end to report: a kernel deny (its NFLOG event) becomes a
 //     record at once; an inspector deny waits DenyGrace for a conntrack
-//     end (a denied TCP flow's reset confirms its entry) and becomes a
-//     record by itself after that.
+//     end (a denied TCP flow's reset confirms its entry), then as long as
+//     conntrack holds the flow (Exists), and becomes a record by itself
+//     after that; a late end of it is dropped and counted (LateEnds).
 //   - Records are rate-limited (RatePerSecond, dropped beyond and
 //     counted) and the join table is bounded (MaxJoin, JoinTTL).
 //
@@ -92,6 +93,10 @@ type RecordTrackerConfig struct {
 	MaxJoin   int
 	JoinTTL   time.Duration
 	DenyGrace time.Duration
+	// Exists reports whether conntrack still holds a flow: an inspector
+	// deny past DenyGrace whose flow conntrack holds waits for the
+	// flow's end. Nil: never.
+	Exists func(src, dst netip.AddrPort, proto uint8) bool
 	// RatePerSecond bounds the records written per second (a burst of as
 	// many); the others are dropped and counted.
 	RatePerSecond int
@@ -120,6 +125,9 @@ type RecordStats struct {
 	// Lost counts conntrack events lost (the socket's buffer overflowed)
 	// or malformed.
 	Lost uint64 `json:"lost"`
+	// LateEnds counts flow ends conntrack reported after the flow's deny
+	// had been recorded alone: they get no second record.
+	LateEnds uint64 `json:"late_ends"`
 }
 
 // RecordTracker makes flow records from conntrack's flow ends and the
@@ -140,7 +148,7 @@ type RecordTracker struct {
 	refilled time.Time
 
 	ends, records, joined, rateDropped, local, expired, evicted atomic.Uint64
-	lost                                                        atomic.Uint64
+	lost, lateEnds                                              atomic.Uint64
 }
 
 // flowTuple is a flow's 5-tuple: client, server, protocol.
@@ -155,6 +163,11 @@ type joinEntry struct {
 	added   time.Time
 	alerted bool
 	deny    bool // an inspector deny waiting DenyGrace
+	// recorded: the deny was recorded alone; the entry stays until it
+	// expires, so that a late end of the same flow is not recorded twice.
+	recorded bool
+	// absent: conntrack did not hold the flow at the last Tick.
+	absent bool
 }
 
 type joinSlot struct {
@@ -282,6 +295,9 @@ func (t *RecordTracker) popLocked(evict bool) {
 	t.n--
 	if j, ok := t.join[s.key]; ok && j.seq == s.seq {
 		delete(t.join, s.key)
+		if j.recorded {
+			return // its record is written; it waited for a late end
+		}
 		if evict {
 			t.evicted.Add(1)
 		} else {
@@ -303,13 +319,13 @@ func (t *RecordTracker) expireLocked(now time.Time) {
 }
 
 // Tick writes the records of inspector denies that waited DenyGrace for a
-// conntrack end in vain, and forgets expired decisions. The daemon calls
-// it every few seconds.
+// conntrack end in vain (and that conntrack no longer holds), and forgets
+// expired decisions. The daemon calls it every few seconds.
 func (t *RecordTracker) Tick() {
 	now := t.cfg.Now()
-	var out []*events.Event
 	t.mu.Lock()
 	t.expireLocked(now)
+	var due []flowTuple
 	i := 0
 	for ; i < len(t.denies); i++ {
 		key := t.denies[i]
@@ -320,10 +336,41 @@ func (t *RecordTracker) Tick() {
 		if now.Sub(j.added) < t.cfg.DenyGrace {
 			break
 		}
-		delete(t.join, key)
-		out = append(out, recordFromDecision(j.ev, j.alerted))
+		due = append(due, key)
 	}
 	t.denies = append(t.denies[:0], t.denies[i:]...)
+	t.mu.Unlock()
+
+	// Outside the lock: asking conntrack is a netlink round trip.
+	held := make([]bool, len(due))
+	if t.cfg.Exists != nil {
+		for i, k := range due {
+			held[i] = t.cfg.Exists(k.src, k.dst, k.proto)
+		}
+	}
+
+	var out []*events.Event
+	var wait []flowTuple
+	t.mu.Lock()
+	for i, key := range due {
+		j, ok := t.join[key]
+		if !ok || !j.deny {
+			continue
+		}
+		if held[i] || t.cfg.Exists != nil && !j.absent {
+			// conntrack holds the flow, or did not a moment ago: a
+			// lookup of an expired entry makes the kernel destroy it
+			// and report its end, which may be on its way. Wait one
+			// more tick.
+			j.absent = !held[i]
+			wait = append(wait, key)
+			continue
+		}
+		j.deny, j.recorded = false, true
+		out = append(out, recordFromDecision(j.ev, j.alerted))
+	}
+	// Still in conntrack: its end will come; ask again next time.
+	t.denies = append(wait, t.denies...)
 	t.mu.Unlock()
 	for _, r := range out {
 		t.emit(r)
@@ -379,6 +426,17 @@ func (t *RecordTracker) End(f *FlowEnd, arrived time.Time) {
 	j, ok := t.join[key]
 	if ok {
 		delete(t.join, key)
+	}
+	if ok && j.recorded {
+		// The flow's deny was recorded alone; if this is the same flow
+		// (it started before the decision), its end comes too late.
+		// Otherwise it is a new flow on the same tuple.
+		if f.Start.IsZero() || !f.Start.After(j.ev.Time.Add(time.Second)) {
+			t.mu.Unlock()
+			t.lateEnds.Add(1)
+			return
+		}
+		ok = false
 	}
 	var pol *inspect.Policy
 	if !ok {
@@ -515,6 +573,6 @@ func (t *RecordTracker) Stats() RecordStats {
 	return RecordStats{
 		Ends: t.ends.Load(), Records: t.records.Load(), Joined: t.joined.Load(),
 		RateDropped: t.rateDropped.Load(), Local: t.local.Load(), Pending: pending,
-		Expired: t.expired.Load(), Evicted: t.evicted.Load(), Lost: t.lost.Load(),
+		Expired: t.expired.Load(), Evicted: t.evicted.Load(), Lost: t.lost.Load(), LateEnds: t.lateEnds.Load(),
 	}
 }

@@ -261,10 +261,55 @@ func TestRecordTrackerDenies(t *testing.T) {
 		if diff := cmp.Diff([]*events.Event{&want}, r.records, eventOpts); diff != "" {
 			t.Errorf("records (-want +got):\n%s", diff)
 		}
+		// conntrack reports the flow after all: no second record.
+		late := r.end(client, server, r.mark(nft.MarkDeny, 1))
+		late.Start = d.Time
+		r.t.End(late, r.now)
+		// A new flow on the same tuple, later, is recorded.
 		r.now = r.now.Add(time.Hour)
+		r.t.End(r.end(client, server, r.mark(nft.MarkDeny, 1)), r.now)
+		if st := r.t.Stats(); len(r.records) != 2 || st.LateEnds != 1 || r.records[1].Start != r.now.Add(-70*time.Second) {
+			t.Errorf("%d records, stats %+v: want the late end dropped and the new flow recorded", len(r.records), st)
+		}
+		r.now = r.now.Add(DefaultRecordJoinTTL)
 		r.t.Tick()
-		if len(r.records) != 1 || r.t.Stats().Pending != 0 {
-			t.Errorf("after an hour: %d records, %d pending; want 1 and 0", len(r.records), r.t.Stats().Pending)
+		if st := r.t.Stats(); st.Pending != 0 || st.Expired != 0 {
+			t.Errorf("after the join TTL: stats %+v; want nothing pending, nothing counted as expired", st)
+		}
+	})
+	t.Run("an inspector deny whose flow conntrack does not hold is recorded at the next tick", func(t *testing.T) {
+		r := newRecordRig(t, RecordTrackerConfig{DenyGrace: time.Minute, Exists: func(netip.AddrPort, netip.AddrPort, uint8) bool { return false }})
+		r.t.Write(decision(events.KindDrop, client, server, "pg-app", "deny", false, events.DeciderInspector, r.now))
+		r.now = r.now.Add(time.Minute)
+		r.t.Tick()
+		if len(r.records) != 0 {
+			t.Fatalf("recorded at the first lookup: %+v", r.records)
+		}
+		r.now = r.now.Add(5 * time.Second)
+		r.t.Tick()
+		if len(r.records) != 1 || r.records[0].State != stateNew {
+			t.Errorf("records %+v: want the decision recorded alone", r.records)
+		}
+	})
+	t.Run("an inspector deny whose flow conntrack still holds waits for its end", func(t *testing.T) {
+		held := true
+		r := newRecordRig(t, RecordTrackerConfig{DenyGrace: time.Minute, Exists: func(src, dst netip.AddrPort, proto uint8) bool {
+			return held && src == client && dst == server && proto == 6
+		}})
+		r.t.Write(decision(events.KindDrop, client, server, "pg-app", "deny", false, events.DeciderInspector, r.now))
+		for range 3 {
+			r.now = r.now.Add(time.Minute)
+			r.t.Tick()
+		}
+		if len(r.records) != 0 {
+			t.Fatalf("recorded while conntrack holds the flow: %+v", r.records)
+		}
+		r.t.End(r.end(client, server, r.mark(nft.MarkDeny, 1)), r.now)
+		held = false
+		r.now = r.now.Add(time.Minute)
+		r.t.Tick()
+		if len(r.records) != 1 || r.records[0].Rule != "pg-app" || r.records[0].BytesToClient != 64000 {
+			t.Errorf("records %+v: want one, joined, with conntrack's counters", r.records)
 		}
 	})
 	t.Run("an inspector deny that conntrack reports is recorded once, with its counters", func(t *testing.T) {

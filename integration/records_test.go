@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -142,8 +143,9 @@ func TestSeptadFlowRecords(t *testing.T) {
 	hosts := &hostCounter{seen: map[string]int{}}
 	serveHTTP(t, web, 8080, hosts)
 	eve := filepath.Join(t.TempDir(), "eve.json")
-	sd := startSeptad(t, web, recordsPolicy, fmt.Sprintf("[events]\njournald = false\neve = %q\n[flows]\nstate_interval = \"1s\"\n", eve))
+	sd := startSeptad(t, web, recordsPolicy, fmt.Sprintf("[events]\njournald = false\neve = %q\n[flows]\nstate_interval = \"1s\"\ndeny_grace = \"3s\"\n", eve))
 
+	var evilPort uint16
 	bulk := runExchange(t, client, ap(web.V4, 9000), 100000, 30000)
 	observed := runExchange(t, client, ap(web.V4, 9100), 500, 1000)
 	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/", ap(web.V4, 8080)), nil)
@@ -158,23 +160,46 @@ func TestSeptadFlowRecords(t *testing.T) {
 		t.Fatalf("the shop saw %d requests, want 1", hosts.count("shop.example"))
 	}
 	expectConnectIn(t, client, ap(web.V4, 7000), nflogTimeout, lab.TimedOut)
+	// The inspector denies another host name on the shop's port.
+	evil, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/", ap(web.V4, 8080)), nil)
+	evil.Host = "evil.example"
+	evilClient := httpClient(client, 3*time.Second)
+	evilClient.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := client.DialTCP(netip.MustParseAddrPort(addr), 3*time.Second)
+		if err == nil {
+			evilPort = netip.MustParseAddrPort(c.LocalAddr().String()).Port()
+		}
+		return c, err
+	}
+	if resp, err := evilClient.Do(evil); err == nil {
+		resp.Body.Close()
+		t.Fatal("a request for evil.example reached the shop")
+	}
 
 	// conntrack reports ends when its garbage collector finds them:
 	// poll, bounded.
 	var recs []events.Event
 	byPort := map[uint16]events.Event{}
+	var denied events.Event // the inspector's deny, by its client port
+	deniedRecords := 0
 	ok := pollFor(120*time.Second, func() bool {
 		recs, err = sd.client.FlowRecords(daemon.RecordQuery{Zone: "test"})
 		if err != nil {
 			t.Fatalf("records: %v", err)
 		}
-		byPort = map[uint16]events.Event{}
+		byPort, deniedRecords = map[uint16]events.Event{}, 0
 		for _, r := range recs {
-			if r.Src.Addr() == client.V4 {
-				byPort[r.Dst.Port()] = r
+			if r.Src.Addr() != client.V4 {
+				continue
 			}
+			if r.Src.Port() == evilPort {
+				denied = r
+				deniedRecords++
+				continue
+			}
+			byPort[r.Dst.Port()] = r
 		}
-		return len(byPort) >= 4
+		return len(byPort) >= 4 && denied.Kind != 0
 	})
 	for _, r := range recs {
 		t.Logf("record: %s %s -> %s rule %q %s observe=%v decider %s app %q bytes %d/%d packets %d/%d %s..%s state %s",
@@ -183,7 +208,8 @@ func TestSeptadFlowRecords(t *testing.T) {
 	}
 	if !ok {
 		st, _ := sd.client.Status()
-		t.Fatalf("after 120 s, records for ports %v; want 9000, 9100, 8080 and 7000 (status %+v)", keys(byPort), st)
+		t.Fatalf("after 120 s, records for ports %v and of the denied request %+v; want 9000, 9100, 8080, 7000 and it (status %+v)",
+			keys(byPort), denied, st)
 	}
 
 	// Bytes each way: conntrack counts IP packets, so a direction's
@@ -233,12 +259,24 @@ func TestSeptadFlowRecords(t *testing.T) {
 		t.Errorf("deny: %+v; want zone-isolation:test, deny, decided by the kernel, state new, the SYN alone", r)
 	}
 
+	// The inspector's deny: a record with what app-ID read, whether
+	// conntrack reported the flow (the reset confirms its entry) or the
+	// decision was recorded alone after deny_grace.
+	if deniedRecords != 1 {
+		t.Errorf("%d records of the denied request, want 1", deniedRecords)
+	}
+	if r := denied; r.Action != "deny" || r.Decider != events.DeciderInspector || r.App != "http" || r.HTTPHost != "evil.example" ||
+		r.Rule != "zone-isolation:test" || r.Dst != ap(web.V4, 8080) {
+		t.Errorf("inspector deny: %+v; want deny by zone-isolation:test, decided by the inspector, app http, host evil.example", r)
+	}
+
 	// Filters in the API.
 	if got, err := sd.client.FlowRecords(daemon.RecordQuery{WouldDeny: true}); err != nil || len(got) != 1 || got[0].Dst.Port() != 9100 {
 		t.Errorf("would-deny records: %+v, %v; want the flow to 9100 alone", got, err)
 	}
-	if got, err := sd.client.FlowRecords(daemon.RecordQuery{Verdict: daemon.VerdictDeny, Zone: "prod"}); err != nil || len(got) != 1 || got[0].Dst.Port() != 7000 {
-		t.Errorf("deny records in zone prod: %+v, %v; want the flow to 7000 alone", got, err)
+	if got, err := sd.client.FlowRecords(daemon.RecordQuery{Verdict: daemon.VerdictDeny, Zone: "prod"}); err != nil || len(got) != 2 ||
+		got[0].Dst.Port()+got[1].Dst.Port() != 7000+8080 {
+		t.Errorf("deny records in zone prod: %+v, %v; want the flows to 7000 and 8080", got, err)
 	}
 
 	// The CLI.
@@ -248,7 +286,7 @@ func TestSeptadFlowRecords(t *testing.T) {
 	}
 	var cli []events.Event
 	jsonOut(t, out, &cli)
-	if len(cli) != 1 || cli[0].Dst != ap(web.V4, 8080) {
+	if len(cli) != 2 || cli[0].Dst != ap(web.V4, 8080) || cli[1].Dst != ap(web.V4, 8080) {
 		t.Errorf("septa flows --records --app http: %s", out)
 	}
 

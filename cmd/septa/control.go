@@ -72,8 +72,8 @@ func newStatusCmd() *cobra.Command {
 					q.Num, q.Packets, q.Flows, q.Active, q.Held, q.Evicted, q.DecodeError, q.Panics, q.Errors, q.Depth, q.KernelDropped, q.UserDropped)
 			}
 			if r := s.Records; r != nil {
-				fmt.Fprintf(tw, "flow records\t%d written (%d joined with a decision), %d flow ends read, %d lost, %d rate-dropped; %d decisions waiting, %d expired, %d evicted\n",
-					r.Records, r.Joined, r.Ends, r.Lost, r.RateDropped, r.Pending, r.Expired, r.Evicted)
+				fmt.Fprintf(tw, "flow records\t%d written (%d joined with a decision), %d flow ends read, %d lost, %d late, %d rate-dropped; %d decisions waiting, %d expired, %d evicted\n",
+					r.Records, r.Joined, r.Ends, r.Lost, r.LateEnds, r.RateDropped, r.Pending, r.Expired, r.Evicted)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
