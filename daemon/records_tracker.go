@@ -51,6 +51,10 @@ const (
 	DefaultRecordRate      = 5000
 )
 
+// maxDenyChecks bounds the conntrack lookups of one Tick; the denies
+// past it wait for the next.
+const maxDenyChecks = 4096
+
 // recordPolicies is how many policy generations the tracker remembers to
 // attribute flows decided under an earlier one.
 const recordPolicies = 8
@@ -333,7 +337,7 @@ func (t *RecordTracker) Tick() {
 		if !ok || !j.deny {
 			continue // joined, replaced or expired meanwhile
 		}
-		if now.Sub(j.added) < t.cfg.DenyGrace {
+		if now.Sub(j.added) < t.cfg.DenyGrace || len(due) == maxDenyChecks {
 			break
 		}
 		due = append(due, key)
