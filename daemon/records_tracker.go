@@ -259,7 +259,7 @@ func (t *RecordTracker) Write(e *events.Event) error {
 		if denied && !old.deny {
 			t.trackDenyLocked(key)
 		}
-		old.ev, old.added, old.deny = e, now, denied
+		old.ev, old.added, old.deny, old.recorded, old.absent = e, now, denied, false, false
 		return nil
 	}
 	if t.n == len(t.order) {

@@ -277,6 +277,19 @@ func TestRecordTrackerDenies(t *testing.T) {
 			t.Errorf("after the join TTL: stats %+v; want nothing pending, nothing counted as expired", st)
 		}
 	})
+	t.Run("a new decision on the tuple of a deny recorded alone is recorded when its flow ends", func(t *testing.T) {
+		r := newRecordRig(t, RecordTrackerConfig{DenyGrace: time.Minute})
+		r.t.Write(decision(events.KindDrop, client, server, "pg-app", "deny", false, events.DeciderInspector, r.now))
+		r.now = r.now.Add(time.Minute)
+		r.t.Tick()
+		r.t.Write(decision(events.KindFlow, client, server, "pg-app", "allow", false, events.DeciderInspector, r.now))
+		again := r.end(client, server, r.mark(nft.MarkAllow, 1))
+		again.Start = r.now
+		r.t.End(again, r.now.Add(time.Minute))
+		if len(r.records) != 2 || r.records[1].Action != "allow" || r.records[1].Rule != "pg-app" || r.t.Stats().LateEnds != 0 {
+			t.Errorf("records %+v: want the deny, then the next flow on the tuple, joined", r.records)
+		}
+	})
 	t.Run("an inspector deny whose flow conntrack does not hold is recorded at the next tick", func(t *testing.T) {
 		r := newRecordRig(t, RecordTrackerConfig{DenyGrace: time.Minute, Exists: func(netip.AddrPort, netip.AddrPort, uint8) bool { return false }})
 		r.t.Write(decision(events.KindDrop, client, server, "pg-app", "deny", false, events.DeciderInspector, r.now))
