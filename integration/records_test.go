@@ -12,13 +12,16 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/septa-fw/septa/daemon"
 	"github.com/septa-fw/septa/daemon/events"
 	"github.com/septa-fw/septa/integration/lab"
+	"github.com/septa-fw/septa/internal/journaltest"
 )
 
 // recordsPolicy runs on the server: a kernel-only stream port, an
@@ -121,9 +124,11 @@ func runExchange(t *testing.T, client *lab.Host, dst netip.AddrPort, up, down in
 // from conntrack, with the rule and verdict that decided it: a flow the
 // kernel allowed, one the inspector allowed for its HTTP host, a would-be
 // deny of observe mode, and a denied connection. The records are read
-// back through the API, the CLI and the EVE file, with conntrack's bytes
-// each way and its start and stop times; they survive a restart.
+// back through the API, the CLI, the EVE file and journald, with
+// conntrack's bytes each way and its start and stop times; they survive a
+// restart.
 func TestSeptadFlowRecords(t *testing.T) {
+	journaltest.Ensure(t)
 	l := newLab(t, lab.DefaultHosts()[1], lab.DefaultHosts()[2]) // test-1, prod-web
 	client, web := l.Host("test-1"), l.Host("prod-web")
 	// Short conntrack timeouts in the server's namespace, so that ended
@@ -143,7 +148,7 @@ func TestSeptadFlowRecords(t *testing.T) {
 	hosts := &hostCounter{seen: map[string]int{}}
 	serveHTTP(t, web, 8080, hosts)
 	eve := filepath.Join(t.TempDir(), "eve.json")
-	sd := startSeptad(t, web, recordsPolicy, fmt.Sprintf("[events]\njournald = false\neve = %q\n[flows]\nstate_interval = \"1s\"\ndeny_grace = \"3s\"\n", eve))
+	sd := startSeptad(t, web, recordsPolicy, fmt.Sprintf("[events]\njournald = true\neve = %q\n[flows]\nstate_interval = \"1s\"\ndeny_grace = \"3s\"\n", eve))
 
 	var evilPort uint16
 	bulk := runExchange(t, client, ap(web.V4, 9000), 100000, 30000)
@@ -321,6 +326,21 @@ func TestSeptadFlowRecords(t *testing.T) {
 	}
 	if flows[8080]["app_proto"] != "http" || flows[9100]["septa"].(map[string]any)["observe"] != true {
 		t.Errorf("EVE flow events: 8080 %v, 9100 %v", flows[8080], flows[9100])
+	}
+
+	// journald: the record's structured fields.
+	var entry string
+	ok = pollFor(10*time.Second, func() bool {
+		out, err := exec.Command("journalctl", "-o", "json", "--no-pager", "SEPTA_EVENT=flow",
+			"SEPTA_SRC="+byPort[9000].Src.String()).Output()
+		entry = string(out)
+		return err == nil && strings.Contains(entry, `"SEPTA_RULE":"bulk-in"`)
+	})
+	if !ok {
+		t.Errorf("journald has no flow record from %s: %s", byPort[9000].Src, entry)
+	} else if !strings.Contains(entry, fmt.Sprintf(`"SEPTA_BYTES_TOSERVER":"%d"`, byPort[9000].BytesToServer)) ||
+		!strings.Contains(entry, `"SEPTA_DECIDER":"kernel"`) || !strings.Contains(entry, `"SEPTA_STATE":"closed"`) {
+		t.Errorf("journald's flow record: %s", entry)
 	}
 
 	// A restart keeps the records: septad saves them at stop and reads
