@@ -123,7 +123,8 @@ func runExchange(t *testing.T, client *lab.Host, dst netip.AddrPort, up, down in
 // TestSeptadFlowRecords: septad writes one record per flow when it ends,
 // from conntrack, with the rule and verdict that decided it: a flow the
 // kernel allowed, one the inspector allowed for its HTTP host, a would-be
-// deny of observe mode, and a denied connection. The records are read
+// deny of observe mode, a connection the kernel denied and a request the
+// inspector denied for its host name. The records are read
 // back through the API, the CLI, the EVE file and journald, with
 // conntrack's bytes each way and its start and stop times; they survive a
 // restart.
