@@ -191,20 +191,16 @@ func TestRecommendRoundTrip(t *testing.T) {
 		t.Errorf("the stray flow is on record as %q, want would-deny by zone-isolation:dev", got)
 	}
 
-	// One EVE file of the three servers: a flow between two of them is
-	// on both; septa recommend counts it once.
-	all := filepath.Join(work, "shop.eve.json")
-	var data []byte
+	// The three servers' EVE files: a flow between two of them is on
+	// both; septa recommend counts it once.
+	var eveArgs []string
 	for _, eve := range eves {
-		b, err := os.ReadFile(eve)
-		must(t, err)
-		data = append(data, b...)
+		eveArgs = append(eveArgs, "--eve", eve)
 	}
-	must(t, os.WriteFile(all, data, 0o644))
 	_, cli := binaries(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cli, "recommend", "--eve", all, "--inventory", invPath, "--policy", observeDir, "--scope", "group:shop")
+	cmd := exec.CommandContext(ctx, cli, append([]string{"recommend", "--inventory", invPath, "--policy", observeDir, "--scope", "group:shop"}, eveArgs...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	proposal, err := cmd.Output()
@@ -240,7 +236,7 @@ func TestRecommendRoundTrip(t *testing.T) {
 	propDir := filepath.Join(work, "proposal")
 	must(t, os.MkdirAll(propDir, 0o755))
 	must(t, os.WriteFile(filepath.Join(propDir, "10-recommended.toml"), proposal, 0o644))
-	out, err = exec.CommandContext(ctx, cli, "check", "--inventory", invPath, "--impact", "--eve", all, propDir).Output()
+	out, err = exec.CommandContext(ctx, cli, append(append([]string{"check", "--inventory", invPath, "--impact"}, eveArgs...), propDir)...).Output()
 	if err != nil {
 		t.Fatalf("septa check --impact: %v", err)
 	}

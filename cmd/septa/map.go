@@ -21,7 +21,7 @@ import (
 // --impact) read flow records from, and the policy and inventory they
 // place addresses with.
 type flowInput struct {
-	eve       string
+	eve       []string
 	live      bool
 	socket    string
 	inventory string
@@ -38,7 +38,7 @@ func (f *flowInput) register(cmd *cobra.Command) {
 // registerSource registers the flags that choose the records' source.
 func (f *flowInput) registerSource(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.eve, "eve", "", "EVE JSON file to read flow records from, septad's or Suricata's (default: septad's EVE file, from "+daemon.DefaultConfigPath+", else "+daemon.DefaultEVE+")")
+	fl.StringSliceVar(&f.eve, "eve", nil, "EVE JSON file to read flow records from, septad's or Suricata's; repeat it for several hosts' files or rotated ones (default: septad's EVE file, from "+daemon.DefaultConfigPath+", else "+daemon.DefaultEVE+")")
 	fl.BoolVar(&f.live, "live", false, "ask the running septad for the flow records in its window instead of reading an EVE file")
 	fl.StringVar(&f.socket, "socket", daemon.DefaultSocket, "septad's control socket (with --live)")
 }
@@ -87,7 +87,7 @@ func (f *flowInput) context() (*rules.Inventory, *ir.Policy, error) {
 // are reported on stderr, not fatal).
 func (f *flowInput) each(stderr io.Writer, q daemon.RecordQuery, add func(*events.Event)) error {
 	if f.live {
-		if f.eve != "" {
+		if len(f.eve) > 0 {
 			return &exitError{code: 2, err: errors.New("--live and --eve are two sources: give one")}
 		}
 		es, err := daemon.NewClient(f.socket).FlowRecords(q)
@@ -99,18 +99,20 @@ func (f *flowInput) each(stderr io.Writer, q daemon.RecordQuery, add func(*event
 		}
 		return nil
 	}
-	path := f.eve
-	if path == "" {
-		path = defaultEVE()
+	paths := f.eve
+	if len(paths) == 0 {
+		paths = []string{defaultEVE()}
 	}
-	st, err := flowmap.ReadEVEFile(path, add)
+	st, err := flowmap.ReadEVEFiles(paths, add)
 	if err != nil {
-		return failure(fmt.Errorf("%s: %w", path, err))
+		return failure(err)
 	}
-	if st.Bad > 0 {
-		fmt.Fprintf(stderr, "warning: %s: %d of %d lines are not EVE records and were skipped:\n", path, st.Bad, st.Lines)
-		for _, le := range st.Errors {
-			fmt.Fprintf(stderr, "  %s:%v\n", path, le)
+	for _, fs := range st.Files {
+		if fs.Bad > 0 {
+			fmt.Fprintf(stderr, "warning: %s: %d of %d lines are not EVE records and were skipped:\n", fs.Path, fs.Bad, fs.Lines)
+			for _, le := range fs.Errors {
+				fmt.Fprintf(stderr, "  %s:%v\n", fs.Path, le)
+			}
 		}
 	}
 	return nil

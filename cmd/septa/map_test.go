@@ -44,6 +44,9 @@ func TestVisibilityCommands(t *testing.T) {
 		{name: "map dot", args: append([]string{"map", "--eve", fixturePath("flows.eve")}, ctx...), golden: "map_all.dot"},
 		{name: "map json, zone filter", args: append([]string{"map", "--eve", fixturePath("flows.eve"), "--format", "json", "--zone", "dev"}, ctx...),
 			golden: "map_zone_dev.json"},
+		// The same flows in two files, as two hosts record a flow
+		// between them: counted once.
+		{name: "map of two files", args: append([]string{"map", "--eve", fixturePath("flows.eve"), "--eve", fixturePath("flows.eve")}, ctx...), golden: "map_all.dot"},
 		{name: "map with bad lines", args: append([]string{"map", "--eve", mixed}, ctx...), golden: "map_all.dot",
 			errText: "eve.json: 1 of 18 lines are not EVE records and were skipped:\n  " + mixed + ":line 2: eve: invalid JSON"},
 		{name: "map filters", args: append([]string{"map", "--eve", fixturePath("flows.eve"), "--format", "json", "--group", "shop", "--verdict", "would-deny"}, ctx...),

@@ -100,45 +100,74 @@ func (m *Merger) Flush() {
 
 // Stats are what a read of flow events found.
 type Stats struct {
-	// Lines read, Bad lines among them (their first few in Errors), and
-	// lines of other event types Skipped.
-	Lines, Bad, Skipped int
-	Errors              []*events.LineError
+	// Files are the inputs, in order.
+	Files []FileStats
 	// Records are flow records; Merged the events that another event of
 	// the same flow superseded.
 	Records, Merged int
 }
 
-// ReadEVE reads the flow events of an EVE file (Suricata's or septad's)
-// and hands each flow's event to add (see Merger). Bad lines are counted
-// in Stats, not fatal; only a read error is.
+// FileStats are what one input held.
+type FileStats struct {
+	Path string
+	// Lines read, Bad lines among them (their first few in Errors), and
+	// lines of other event types Skipped.
+	Lines, Bad, Skipped int
+	Errors              []*events.LineError
+}
+
+// ReadEVE reads the flow events of an EVE stream (Suricata's or
+// septad's) and hands each flow's event to add (see Merger). Bad lines
+// are counted in Stats, not fatal; only a read error is.
 func ReadEVE(r io.Reader, add func(*events.Event)) (Stats, error) {
-	x := events.NewEVEReader(r)
 	m := NewMerger(add)
+	fs, err := readInto(r, m)
+	m.Flush()
+	return Stats{Files: []FileStats{fs}, Records: m.records, Merged: m.merged}, err
+}
+
+func readInto(r io.Reader, m *Merger) (FileStats, error) {
+	x := events.NewEVEReader(r)
 	var err error
 	for {
 		var e *events.Event
-		e, err = x.Next()
-		if err != nil {
+		if e, err = x.Next(); err != nil {
 			break
 		}
 		m.Add(e)
 	}
-	m.Flush()
-	st := Stats{Lines: x.Lines(), Bad: x.Bad(), Skipped: x.Skipped(), Errors: x.Errors(),
-		Records: m.records, Merged: m.merged}
+	fs := FileStats{Lines: x.Lines(), Bad: x.Bad(), Skipped: x.Skipped(), Errors: x.Errors()}
 	if err != io.EOF {
-		return st, fmt.Errorf("eve: line %d: %w", x.Lines()+1, err)
+		return fs, fmt.Errorf("eve: line %d: %w", x.Lines()+1, err)
 	}
+	return fs, nil
+}
+
+// ReadEVEFiles reads EVE files as one stream: the files of several hosts
+// (a flow between two of them counts once), or a file and its rotated
+// predecessors.
+func ReadEVEFiles(paths []string, add func(*events.Event)) (Stats, error) {
+	m := NewMerger(add)
+	var st Stats
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return st, err
+		}
+		fs, err := readInto(f, m)
+		f.Close()
+		fs.Path = p
+		st.Files = append(st.Files, fs)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	m.Flush()
+	st.Records, st.Merged = m.records, m.merged
 	return st, nil
 }
 
-// ReadEVEFile is ReadEVE of a file.
+// ReadEVEFile is ReadEVEFiles of one file.
 func ReadEVEFile(path string, add func(*events.Event)) (Stats, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Stats{}, err
-	}
-	defer f.Close()
-	return ReadEVE(f, add)
+	return ReadEVEFiles([]string{path}, add)
 }

@@ -58,10 +58,11 @@ func TestReadEVEMerges(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("flows (-want +got):\n%s", diff)
 	}
-	if st.Lines != 10 || st.Bad != 1 || st.Records != 3 || st.Merged != 4 || len(st.Errors) != 1 || st.Errors[0].Line != 10 {
+	fs := st.Files[0]
+	if fs.Lines != 10 || fs.Bad != 1 || st.Records != 3 || st.Merged != 4 || len(fs.Errors) != 1 || fs.Errors[0].Line != 10 {
 		t.Errorf("stats %+v", st)
 	}
-	if !strings.Contains(st.Errors[0].Error(), "line 10: eve: invalid JSON") {
-		t.Errorf("error %v", st.Errors[0])
+	if !strings.Contains(fs.Errors[0].Error(), "line 10: eve: invalid JSON") {
+		t.Errorf("error %v", fs.Errors[0])
 	}
 }
