@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/septa-fw/septa/daemon"
+	"github.com/septa-fw/septa/daemon/events"
 )
 
 // TestCheck runs septa check as a user would: exit status, output and
@@ -103,5 +105,44 @@ func TestFlowsRecordFlags(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"flows", "--app", "http"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "add --records") {
 		t.Errorf("flows --app without --records: exit %d, stderr %q; want 2 and a hint", code, errb.String())
+	}
+}
+
+func TestPrintRecords(t *testing.T) {
+	end := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	rs := []events.Event{
+		{Kind: events.KindFlow, Src: netip.MustParseAddrPort("10.2.0.11:40000"), Dst: netip.MustParseAddrPort("10.3.1.10:8080"), Proto: 6,
+			Start: end.Add(-1500 * time.Millisecond), End: end, Rule: "shop-http", Action: "allow", Reason: "policy", App: "http",
+			HTTPHost: "shop.example", ZoneSrc: "test", ZoneDst: "prod", Decider: "inspector", BytesToServer: 380, BytesToClient: 423,
+			PacketsToServer: 5, PacketsToClient: 4, State: "closed", Alerted: true},
+		{Kind: events.KindFlow, Src: netip.MustParseAddrPort("10.2.0.11:40001"), Dst: netip.MustParseAddrPort("10.3.1.10:7000"), Proto: 6,
+			End: end, Action: "deny", Reason: "default", Decider: "kernel", PacketsToServer: 1, State: "new"},
+		{Kind: events.KindFlow, Src: netip.MustParseAddrPort("10.2.0.11:40002"), Dst: netip.MustParseAddrPort("10.3.1.10:9100"), Proto: 6,
+			End: end, Action: "deny", Observe: true, Reason: daemon.ReasonUnattributed, State: "closed"},
+	}
+	var b bytes.Buffer
+	if err := printRecords(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	want := [][]string{
+		{"END", "DURATION", "VERDICT", "BYTES OUT/IN"},
+		{"2026-06-01 12:00:00", "1.5s", "allow", "TCP", "10.2.0.11:40000", "10.3.1.10:8080", "http host=shop.example", "test->prod", "shop-http", "inspector", "380/423", "5/4", "closed alerted"},
+		{"deny", "(default)", "kernel", "0/0", "1/0", "new"},
+		{"would-deny", "closed"},
+	}
+	// An unattributed record names no rule, not the default.
+	if strings.Contains(lines[3], "(default)") {
+		t.Errorf("unattributed record shown as the default: %q", lines[3])
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), b.String())
+	}
+	for i, ws := range want {
+		for _, w := range ws {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("line %d %q lacks %q", i, lines[i], w)
+			}
+		}
 	}
 }
