@@ -131,10 +131,6 @@ func TestPrintRecords(t *testing.T) {
 		{"deny", "(default)", "kernel", "0/0", "1/0", "new"},
 		{"would-deny", "closed"},
 	}
-	// An unattributed record names no rule, not the default.
-	if strings.Contains(lines[3], "(default)") {
-		t.Errorf("unattributed record shown as the default: %q", lines[3])
-	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), b.String())
 	}
@@ -144,5 +140,9 @@ func TestPrintRecords(t *testing.T) {
 				t.Errorf("line %d %q lacks %q", i, lines[i], w)
 			}
 		}
+	}
+	// An unattributed record names no rule, not the default.
+	if strings.Contains(lines[3], "(default)") {
+		t.Errorf("unattributed record shown as the default: %q", lines[3])
 	}
 }
