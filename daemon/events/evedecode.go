@@ -225,9 +225,6 @@ type EVEReader struct {
 	bad     int
 	errs    []*LineError
 	skipped int
-	// par is set when lines are decoded on other goroutines
-	// (NewParallelEVEReader).
-	par *parallel
 }
 
 // NewEVEReader returns a reader of r.
@@ -238,50 +235,29 @@ func NewEVEReader(r io.Reader) *EVEReader {
 // Next returns the next flow event, or io.EOF at the end of the input.
 // Other errors are those of the underlying reader.
 func (x *EVEReader) Next() (*Event, error) {
-	if x.par != nil {
-		return x.nextParallel()
-	}
 	for {
 		line, err := x.readLine()
 		if line == nil {
 			return nil, err
 		}
 		x.line++
-		if e := x.take(decodeLine(line)); e != nil {
+		if len(line) > maxEVELine {
+			x.fail(errors.New("line longer than 1 MiB"))
+			continue
+		}
+		if len(trimSpace(line)) == 0 {
+			continue
+		}
+		e, derr := DecodeEVE(line)
+		switch {
+		case derr != nil:
+			x.fail(derr)
+		case e == nil:
+			x.skipped++
+		default:
 			return e, nil
 		}
 	}
-}
-
-// decoded is what one line held: an event, another event type
-// (skipped), nothing (blank) or an error.
-type decoded struct {
-	e       *Event
-	skipped bool
-	err     error
-}
-
-func decodeLine(line []byte) decoded {
-	if len(line) > maxEVELine {
-		return decoded{err: errors.New("line longer than 1 MiB")}
-	}
-	if len(trimSpace(line)) == 0 {
-		return decoded{}
-	}
-	e, err := DecodeEVE(line)
-	return decoded{e: e, skipped: e == nil && err == nil, err: err}
-}
-
-// take counts a decoded line (the x.line-th) and returns its event, if
-// any.
-func (x *EVEReader) take(d decoded) *Event {
-	switch {
-	case d.err != nil:
-		x.fail(d.err)
-	case d.skipped:
-		x.skipped++
-	}
-	return d.e
 }
 
 // readLine returns the next line without its newline (nil at the end and

@@ -2,12 +2,9 @@ package events
 
 import (
 	"bytes"
-	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -174,77 +171,6 @@ func TestEVEReader(t *testing.T) {
 	}
 }
 
-// TestParallelEVEReader reads a file of several batches with bad lines
-// and other events here and there, sequentially and on several
-// goroutines: the same events in the same order, the same counts and the
-// same bad lines.
-func TestParallelEVEReader(t *testing.T) {
-	enc := NewEVEEncoder()
-	var in bytes.Buffer
-	for i := range 3000 {
-		var e *Event
-		switch i % 7 {
-		case 3:
-			in.WriteString(fmt.Sprintf("{bad %d\n", i))
-			continue
-		case 5:
-			e = sampleAlert()
-		default:
-			e = sampleFlow()
-			e.FlowID = uint64(i)
-		}
-		line, err := enc.Encode(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Write(line)
-	}
-	type result struct {
-		IDs                 []uint64
-		Lines, Bad, Skipped int
-		Errors              []string
-		Err                 error
-	}
-	read := func(x *EVEReader) result {
-		var r result
-		for {
-			e, err := x.Next()
-			if err != nil {
-				r.Err = err
-				break
-			}
-			r.IDs = append(r.IDs, e.FlowID)
-		}
-		r.Lines, r.Bad, r.Skipped = x.Lines(), x.Bad(), x.Skipped()
-		for _, le := range x.Errors() {
-			r.Errors = append(r.Errors, le.Error())
-		}
-		return r
-	}
-	want := read(NewEVEReader(bytes.NewReader(in.Bytes())))
-	if len(want.IDs) != 2143 || want.Bad != 429 || want.Skipped != 428 || want.Err != io.EOF {
-		t.Fatalf("sequential: %d events, %d bad, %v", len(want.IDs), want.Bad, want.Err)
-	}
-	for _, workers := range []int{0, 1, 2, 5} {
-		x := NewParallelEVEReader(bytes.NewReader(in.Bytes()), workers)
-		got := read(x)
-		x.Close()
-		if diff := cmp.Diff(want, got, cmpopts.EquateErrors()); diff != "" {
-			t.Errorf("%d workers (-sequential +parallel):\n%s", workers, diff)
-		}
-		if _, err := x.Next(); err != io.EOF {
-			t.Errorf("%d workers: Next after the end: %v, want io.EOF", workers, err)
-		}
-	}
-	// Closed before the end: Close returns, and Next says so.
-	x := NewParallelEVEReader(bytes.NewReader(in.Bytes()), 2)
-	if _, err := x.Next(); err != nil {
-		t.Fatal(err)
-	}
-	x.Close()
-	x.Close()
-}
-
 // FuzzDecodeEVE: decoding never panics, and what decodes encodes to a
 // line that decodes and encodes to the same line again.
 func FuzzDecodeEVE(f *testing.F) {
@@ -278,44 +204,4 @@ func FuzzDecodeEVE(f *testing.F) {
 			t.Fatalf("not stable:\n%s%s", l2, l3)
 		}
 	})
-}
-
-// BenchmarkEVEReader reads 10,000 flow records, on one goroutine and on
-// as many as there are CPUs.
-func BenchmarkEVEReader(b *testing.B) {
-	enc := NewEVEEncoder()
-	var in bytes.Buffer
-	for i := range 10_000 {
-		e := sampleFlow()
-		e.FlowID = uint64(i)
-		line, _ := enc.Encode(e)
-		in.Write(line)
-	}
-	data := in.Bytes()
-	for _, bc := range []struct {
-		name string
-		open func() *EVEReader
-	}{
-		{"sequential", func() *EVEReader { return NewEVEReader(bytes.NewReader(data)) }},
-		{"parallel", func() *EVEReader { return NewParallelEVEReader(bytes.NewReader(data), runtime.GOMAXPROCS(0)) }},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				x := bc.open()
-				n := 0
-				for {
-					if _, err := x.Next(); err != nil {
-						break
-					}
-					n++
-				}
-				x.Close()
-				if n != 10_000 {
-					b.Fatalf("%d events", n)
-				}
-			}
-		})
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/septa-fw/septa/daemon/events"
@@ -128,9 +127,7 @@ func ReadEVE(r io.Reader, add func(*events.Event)) (Stats, error) {
 }
 
 func readInto(r io.Reader, m *Merger) (FileStats, error) {
-	// JSON decoding is the cost of reading: spread it over the CPUs.
-	x := events.NewParallelEVEReader(r, runtime.GOMAXPROCS(0))
-	defer x.Close()
+	x := events.NewEVEReader(r)
 	var err error
 	for {
 		var e *events.Event
