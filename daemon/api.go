@@ -120,6 +120,7 @@ func (d *Daemon) Handler() http.Handler {
 		out = withLiveCounters(out)
 		writeJSON(w, http.StatusOK, nonNil(out))
 	})
+	mux.HandleFunc("GET /v1/records", d.handleRecords)
 	mux.HandleFunc("GET /v1/alerts", func(w http.ResponseWriter, r *http.Request) {
 		n, err := limitParam(r)
 		if err != nil {

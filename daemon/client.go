@@ -217,3 +217,47 @@ func (c *Client) FollowAlerts(ctx context.Context, fn func(*events.Event)) error
 		fn(&e)
 	}
 }
+
+// FlowRecords asks for the flow records that match q, oldest first (see
+// RecordQuery). The answer is read as a stream, without a size limit
+// beyond the daemon's window.
+func (c *Client) FlowRecords(q RecordQuery) ([]events.Event, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	u := "http://septad/v1/records"
+	if v := q.values(); len(v) > 0 {
+		u += "?" + v.Encode()
+	}
+	hc := *c.http
+	hc.Timeout = 5 * time.Minute // a large window takes a while to send
+	resp, err := hc.Get(u)
+	if err != nil {
+		return nil, fmt.Errorf("septad: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var ae apiError
+		if json.Unmarshal(data, &ae) != nil || ae.Error == "" {
+			ae.Error = strings.TrimSpace(string(data))
+		}
+		return nil, &APIError{Status: resp.StatusCode, Msg: ae.Error, Errors: ae.Errors}
+	}
+	dec := json.NewDecoder(resp.Body)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, fmt.Errorf("septad: answer: not a JSON array (%v)", err)
+	}
+	out := []events.Event{}
+	for dec.More() {
+		var e events.Event
+		if err := dec.Decode(&e); err != nil {
+			return nil, fmt.Errorf("septad: answer: record %d: %w", len(out)+1, err)
+		}
+		out = append(out, e)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("septad: answer: %w", err)
+	}
+	return out, nil
+}

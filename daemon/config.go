@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,7 @@ type Config struct {
 	Inspect  InspectConfig  `toml:"inspect"`
 	Identity IdentityConfig `toml:"identity"`
 	Events   EventsConfig   `toml:"events"`
+	Flows    FlowsConfig    `toml:"flows"`
 	Control  ControlConfig  `toml:"control"`
 }
 
@@ -90,6 +92,41 @@ type EventsConfig struct {
 	Metrics string `toml:"metrics"`
 }
 
+// FlowsConfig is flow records: one per flow when it ends, from conntrack,
+// with what septa knows of the flow (see records_tracker.go).
+type FlowsConfig struct {
+	// Records turns flow records on (the default).
+	Records *bool `toml:"records"`
+	// MaxRecords and MaxAge bound the records kept in memory for
+	// queries (septa flows --records, septa map).
+	MaxRecords int      `toml:"max_records"`
+	MaxAge     Duration `toml:"max_age"`
+	// Rate bounds the records written per second; more are dropped
+	// and counted.
+	Rate int `toml:"rate"`
+	// JoinMax bounds the decisions waiting for their flow's end,
+	// JoinTTL how long one waits; DenyGrace how long an inspector's
+	// deny waits for conntrack before it is recorded alone.
+	JoinMax   int      `toml:"join_max"`
+	JoinTTL   Duration `toml:"join_ttl"`
+	DenyGrace Duration `toml:"deny_grace"`
+	// StateFile keeps the latest records across a restart ("" is
+	// flows.json.gz in state_dir); StateRecords bounds how many,
+	// StateInterval how often it is written (and at stop).
+	StateFile     string   `toml:"state_file"`
+	StateRecords  int      `toml:"state_records"`
+	StateInterval Duration `toml:"state_interval"`
+}
+
+// Defaults of FlowsConfig.
+const (
+	DefaultFlowRecords       = 50_000
+	DefaultFlowMaxAge        = 24 * time.Hour
+	DefaultFlowStateFile     = "flows.json.gz"
+	DefaultFlowStateRecords  = 20_000
+	DefaultFlowStateInterval = 5 * time.Minute
+)
+
 // ControlConfig is the control API.
 type ControlConfig struct {
 	Socket string `toml:"socket"`
@@ -137,6 +174,37 @@ func (c Config) WithDefaults() Config {
 	if c.Events.EVEKeep == 0 {
 		c.Events.EVEKeep = 5
 	}
+	if c.Flows.Records == nil {
+		t := true
+		c.Flows.Records = &t
+	}
+	if c.Flows.MaxRecords == 0 {
+		c.Flows.MaxRecords = DefaultFlowRecords
+	}
+	if c.Flows.MaxAge == 0 {
+		c.Flows.MaxAge = Duration(DefaultFlowMaxAge)
+	}
+	if c.Flows.Rate == 0 {
+		c.Flows.Rate = DefaultRecordRate
+	}
+	if c.Flows.JoinMax == 0 {
+		c.Flows.JoinMax = DefaultRecordJoinMax
+	}
+	if c.Flows.JoinTTL == 0 {
+		c.Flows.JoinTTL = Duration(DefaultRecordJoinTTL)
+	}
+	if c.Flows.DenyGrace == 0 {
+		c.Flows.DenyGrace = Duration(DefaultRecordDenyGrace)
+	}
+	if c.Flows.StateFile == "" {
+		c.Flows.StateFile = filepath.Join(c.StateDir, DefaultFlowStateFile)
+	}
+	if c.Flows.StateRecords == 0 {
+		c.Flows.StateRecords = DefaultFlowStateRecords
+	}
+	if c.Flows.StateInterval == 0 {
+		c.Flows.StateInterval = Duration(DefaultFlowStateInterval)
+	}
 	if c.Identity.TTL == 0 {
 		c.Identity.TTL = Duration(12 * time.Hour)
 	}
@@ -154,6 +222,19 @@ func (c Config) Validate() error {
 	}
 	if c.Inspect.MaxFlows < 0 || c.Inspect.Depth < 0 {
 		errs = append(errs, errors.New("inspect: max_flows and depth must not be negative"))
+	}
+	f := c.Flows
+	switch {
+	case f.MaxRecords < 0 || f.MaxRecords > 10_000_000:
+		errs = append(errs, fmt.Errorf("flows.max_records: %d is not from 1 to 10000000", f.MaxRecords))
+	case f.StateRecords < 0 || f.StateRecords > f.MaxRecords:
+		errs = append(errs, fmt.Errorf("flows.state_records: %d is not from 1 to max_records (%d)", f.StateRecords, f.MaxRecords))
+	}
+	if f.Rate < 0 || f.JoinMax < 0 || f.JoinMax > 10_000_000 {
+		errs = append(errs, errors.New("flows: rate and join_max must be positive (join_max at most 10000000)"))
+	}
+	if f.MaxAge < 0 || f.JoinTTL < 0 || f.DenyGrace < 0 || f.StateInterval < 0 {
+		errs = append(errs, errors.New("flows: durations must not be negative"))
 	}
 	return errors.Join(errs...)
 }

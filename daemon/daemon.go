@@ -55,6 +55,8 @@ type Daemon struct {
 	bus      *events.Bus
 	nflog    *NFLOGListener // nil when no NFLOG group could be bound
 	ring     *events.Ring
+	records  *RecordWindow  // nil when flow records are off
+	tracker  *RecordTracker // nil when flow records are off
 	registry *prometheus.Registry
 
 	quarantineQ queuedQuarantiner
@@ -145,6 +147,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err := enableConntrackAccounting(); err != nil {
 		d.log.Warn("conntrack counters stay off: septa top cannot rank flows by bytes", "error", err)
 	}
+	d.startRecords(ctx)
 	prev, havePrev, err := fw.Generation()
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
@@ -515,6 +518,7 @@ func (d *Daemon) Stop() error {
 			d.log.Warn("events not all written at stop", "error", err)
 		}
 		cancel()
+		d.saveRecords()
 	}
 	if d.fw == nil {
 		return nil
@@ -551,6 +555,8 @@ type Status struct {
 	LastReload ReloadStatus  `json:"last_reload"`
 	Queues     []QueueStatus `json:"queues"`
 	Sinks      []SinkStatus  `json:"sinks"`
+	// Records are the flow records' counters; nil when they are off.
+	Records *RecordStats `json:"records,omitempty"`
 }
 
 // SinkStatus is one event sink's counters: a sink that cannot write (a
@@ -628,6 +634,9 @@ func (d *Daemon) Status() Status {
 			s.Sinks = append(s.Sinks, SinkStatus{Name: k.Name, Written: k.Written, Dropped: k.Dropped, Errors: k.Errors,
 				Failing: k.Failing, LastError: k.LastError, ErrorTime: k.LastErrorTime})
 		}
+	}
+	if st, ok := d.Records(); ok {
+		s.Records = &st
 	}
 	return s
 }

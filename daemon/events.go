@@ -32,7 +32,9 @@ const (
 func (d *Daemon) startEvents() error {
 	d.bus = events.NewBus(events.BusConfig{Logger: d.log.With("component", "events")})
 	d.ring = events.NewRing(ringOther, map[events.Kind]int{events.KindFlow: ringFlows, events.KindDrop: ringFlows, events.KindAlert: ringAlerts})
-	if err := d.bus.Add("api", d.ring, sinkQueueLen, 0); err != nil {
+	// Flow records have a window of their own (RecordWindow): the ring
+	// keeps decisions for septa flows.
+	if err := d.bus.Add("api", decisionsOnly{d.ring}, sinkQueueLen, 0); err != nil {
 		return err
 	}
 	if *d.cfg.Events.Journald {
@@ -62,6 +64,16 @@ func (d *Daemon) startEvents() error {
 		return err
 	}
 	return d.registerMetrics(d.registry)
+}
+
+// decisionsOnly is a sink that passes every event but flow records.
+type decisionsOnly struct{ events.Sink }
+
+func (s decisionsOnly) Write(e *events.Event) error {
+	if e.IsRecord() {
+		return nil
+	}
+	return s.Sink.Write(e)
 }
 
 // registerMetrics adds the daemon's own gauges: the policy generation,

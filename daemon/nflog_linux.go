@@ -625,6 +625,9 @@ func nflogEvent(role nflogRole, rule string, p *packet.Packet, now time.Time) *e
 		Action: ir.ActionDeny.String(),
 		Reason: packet.ReasonPolicy.String(),
 		Start:  now,
+		// The kernel decided: a record of a denied flow is made of
+		// this event alone (records_tracker.go).
+		Decider: events.DeciderKernel,
 	}
 	if rule == "" {
 		e.Reason = packet.ReasonDefault.String()

@@ -277,7 +277,7 @@ func TestNFLOGEvents(t *testing.T) {
 	src := func(s string, p uint16) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr(s), p) }
 	ev := func(kind events.Kind, srcAddr string, sport uint16, dstAddr string, dport uint16, proto uint8, rule, action, reason string, observe bool) *events.Event {
 		e := &events.Event{Kind: kind, Time: base, Src: src(srcAddr, sport), Dst: src(dstAddr, dport), Proto: proto,
-			Rule: rule, Action: action, Reason: reason, Observe: observe, Start: base}
+			Rule: rule, Action: action, Reason: reason, Observe: observe, Start: base, Decider: events.DeciderKernel}
 		if e.Src.Addr().Is4() && e.Src.Addr().As4()[1] == 66 {
 			e.ZoneSrc = "attacker"
 		}

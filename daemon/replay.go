@@ -121,7 +121,7 @@ type replayVerdicter struct{}
 func (replayVerdicter) Verdict(uint32, bool, uint32) {}
 
 // replaySink writes the inspector's events as EVE lines: alerts, and one
-// flow event per flow (at its decision, with its application).
+// flow record per flow (at its decision, with its application).
 type replaySink struct {
 	enc *events.EVEEncoder
 	w   io.Writer
@@ -135,6 +135,12 @@ func (s *replaySink) Emit(e *inspect.Event) {
 	ev := events.FromInspect(e)
 	if ev.Kind == events.KindFlow && ev.AppProto == "" {
 		ev.AppProto = "failed"
+	}
+	if ev.Kind == events.KindFlow {
+		// A capture has no conntrack: the decision stands for the
+		// flow's record (EVE's event_type flow, as Suricata writes one
+		// per flow), ending where it was decided.
+		ev.End = ev.Time
 	}
 	line, err := s.enc.Encode(ev)
 	if err == nil {

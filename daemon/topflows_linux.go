@@ -46,11 +46,6 @@ func liveCounters() (map[flowTuple]conntrack.Flow, error) {
 	return out, nil
 }
 
-type flowTuple struct {
-	src, dst netip.AddrPort
-	proto    uint8
-}
-
 // maxTopDump bounds the flows a top request reads from conntrack.
 const maxTopDump = 1 << 20
 

@@ -76,7 +76,11 @@ func newStatusCmd() *cobra.Command {
 				if k.Failing {
 					state = "FAILING since " + k.ErrorTime.Format(time.RFC3339) + ": " + k.LastError
 				}
-				fmt.Fprintf(tw, "events %s	%d written, %d dropped, %d failed: %s\n", k.Name, k.Written, k.Dropped, k.Errors, state)
+				fmt.Fprintf(tw, "events %s\t%d written, %d dropped, %d failed: %s\n", k.Name, k.Written, k.Dropped, k.Errors, state)
+			}
+			if r := s.Records; r != nil {
+				fmt.Fprintf(tw, "flow records\t%d written (%d joined with a decision), %d flow ends read, %d lost, %d late, %d rate-dropped; %d decisions waiting, %d expired, %d evicted\n",
+					r.Records, r.Joined, r.Ends, r.Lost, r.LateEnds, r.RateDropped, r.Pending, r.Expired, r.Evicted)
 			}
 			if err := tw.Flush(); err != nil {
 				return err

@@ -16,11 +16,26 @@ func newFlowsCmd() *cobra.Command {
 	var f controlFlags
 	var limit int
 	var wouldDeny bool
+	var rf recordFlags
 	cmd := &cobra.Command{
 		Use:   "flows",
-		Short: "Show the latest flow decisions: app, user, process, zones, groups, rule, verdict",
+		Short: "Show the latest flow decisions, or flow records (--records): app, user, process, zones, groups, rule, verdict",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			q, err := rf.query(limit, wouldDeny, time.Now())
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if rf.records {
+				rs, err := f.client().FlowRecords(q)
+				if err != nil {
+					return failure(err)
+				}
+				if f.json {
+					return printJSON(cmd.OutOrStdout(), rs)
+				}
+				return printRecords(cmd.OutOrStdout(), rs)
+			}
 			es, err := f.client().Flows(limit, wouldDeny)
 			if err != nil {
 				return failure(err)
@@ -39,8 +54,9 @@ func newFlowsCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().IntVar(&limit, "limit", 50, "flows to show")
+	cmd.Flags().IntVar(&limit, "limit", 50, "flows to show (the newest); with --records, 0 shows all")
 	cmd.Flags().BoolVar(&wouldDeny, "would-deny", false, "only flows an observed rule or observe mode would have denied")
+	rf.register(cmd)
 	return cmd
 }
 

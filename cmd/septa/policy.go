@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/septa-fw/septa/daemon"
+	"github.com/septa-fw/septa/daemon/flowmap"
 	"github.com/septa-fw/septa/inspect/ids"
 	"github.com/septa-fw/septa/rules"
 	"github.com/septa-fw/septa/rules/ir"
@@ -60,11 +62,18 @@ func printProblems(w io.Writer, prefix string, list []*rules.Error, src map[stri
 
 func newCheckCmd() *cobra.Command {
 	var f policyFlags
+	var impact impactFlags
 	cmd := &cobra.Command{
 		Use:   "check [DIR]...",
-		Short: "Validate policy directories",
+		Short: "Validate policy directories; with --impact, preview what they would deny",
 		Long: `Check validates each policy directory (default ` + rules.DefaultDir + `) and
 prints every problem as FILE:LINE:COL with the source line. It applies nothing.
+
+With --impact, each valid policy is also run against recorded flows (an EVE
+file, or septad's window with --live) by the inspector's own evaluator, and
+the flows it would deny are listed by the rule that denies them; flows whose
+verdict needs what their records lack (the application, the user, the
+process) are listed apart.
 
 Exit status: 0 if every policy is valid, 1 if one is not, 2 on bad usage.`,
 		Args: cobra.ArbitraryArgs,
@@ -74,8 +83,15 @@ Exit status: 0 if every policy is valid, 1 if one is not, 2 on bad usage.`,
 			}
 			failed := false
 			for _, dir := range args {
-				if !checkOne(cmd.OutOrStdout(), cmd.ErrOrStderr(), &f, dir) {
+				res, ok := checkOne(cmd.OutOrStdout(), cmd.ErrOrStderr(), &f, dir)
+				if !ok {
 					failed = true
+					continue
+				}
+				if impact.on {
+					if err := impact.run(cmd.OutOrStdout(), cmd.ErrOrStderr(), dir, res.Policy); err != nil {
+						return err
+					}
 				}
 			}
 			if failed {
@@ -85,10 +101,49 @@ Exit status: 0 if every policy is valid, 1 if one is not, 2 on bad usage.`,
 		},
 	}
 	f.register(cmd)
+	impact.register(cmd)
 	return cmd
 }
 
-func checkOne(stdout, stderr io.Writer, f *policyFlags, dir string) bool {
+// impactFlags are septa check --impact's.
+type impactFlags struct {
+	on   bool
+	in   flowInput
+	self []string
+	json bool
+}
+
+func (f *impactFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.on, "impact", false, "run each valid policy against recorded flows and list what it would deny, by rule")
+	f.in.registerSource(cmd)
+	fl.StringSliceVar(&f.self, "self", nil, "with --impact: the addresses of the host whose flows these are, for rules about self and direction (repeatable)")
+	fl.BoolVar(&f.json, "impact-json", false, "with --impact: print the preview as JSON")
+}
+
+// run previews a candidate policy on the recorded flows.
+func (f *impactFlags) run(stdout, stderr io.Writer, dir string, p *ir.Policy) error {
+	var opts flowmap.ImpactOptions
+	for _, s := range f.self {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("--self: %w", err)}
+		}
+		opts.Self = append(opts.Self, a)
+	}
+	x := flowmap.NewImpact(p, opts)
+	if err := f.in.each(stderr, daemon.RecordQuery{}, x.Add); err != nil {
+		return err
+	}
+	r := x.Report()
+	if f.json {
+		return printJSON(stdout, r)
+	}
+	fmt.Fprintf(stdout, "%s: impact: ", dir)
+	return r.WriteText(stdout)
+}
+
+func checkOne(stdout, stderr io.Writer, f *policyFlags, dir string) (*rules.Result, bool) {
 	res, err := f.load(dir)
 	if err != nil {
 		if list := rules.Errors(err); list != nil {
@@ -97,7 +152,7 @@ func checkOne(stdout, stderr io.Writer, f *policyFlags, dir string) bool {
 		} else {
 			fmt.Fprintf(stderr, "%s: %v\n", dir, err)
 		}
-		return false
+		return nil, false
 	}
 	printProblems(stderr, "warning: ", res.Warnings, res.Sources)
 	p := res.Policy
@@ -105,7 +160,7 @@ func checkOne(stdout, stderr io.Writer, f *policyFlags, dir string) bool {
 		e, err := daemon.BuildIDS(p, slog.New(slog.DiscardHandler))
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: signatures: %v\n", dir, err)
-			return false
+			return nil, false
 		}
 		if r, ok := e.(ids.Reporter); ok {
 			loaded, failed, inert := r.SignatureStats()
@@ -123,7 +178,7 @@ func checkOne(stdout, stderr io.Writer, f *policyFlags, dir string) bool {
 	}
 	fmt.Fprintf(stdout, "%s: valid policy: %d rules (%d in the kernel, %d inspected), %d sets, %d warnings\n",
 		dir, len(p.Rules), len(p.Rules)-inspected, inspected, len(p.Sets), len(res.Warnings))
-	return true
+	return res, true
 }
 
 func newShowCmd() *cobra.Command {

@@ -92,13 +92,14 @@ type eveSepta struct {
 	Generation uint64   `json:"generation,omitempty"`
 	Revision   string   `json:"revision,omitempty"`
 	Error      string   `json:"error,omitempty"`
+	Decider    string   `json:"decider,omitempty"`
 }
 
 func (s *eveSepta) empty() bool {
 	return s.Rule == "" && s.Verdict == "" && !s.Observe && s.Reason == "" && s.App == "" &&
 		s.User == "" && len(s.Groups) == 0 && s.Process == "" && s.Cmdline == "" && s.ZoneSrc == "" &&
 		s.ZoneDst == "" && len(s.GroupsSrc) == 0 && len(s.GroupsDst) == 0 && s.SNI == "" &&
-		s.HTTPHost == "" && s.Generation == 0 && s.Revision == "" && s.Error == ""
+		s.HTTPHost == "" && s.Generation == 0 && s.Revision == "" && s.Error == "" && s.Decider == ""
 }
 
 // EVEEncoder encodes events as EVE JSON lines, reusing its buffer and
@@ -143,7 +144,7 @@ func (x *EVEEncoder) fill(e *Event) {
 	*r = eveRecord{parts: r.parts, stamp: r.stamp}
 	r.Timestamp = x.stamp(e.Time)
 	r.FlowID = e.FlowID
-	r.EventType = e.Kind.String()
+	r.EventType = EventType(e)
 	if e.Src.IsValid() {
 		r.SrcIP = e.Src.Addr().String()
 	}
@@ -185,7 +186,9 @@ func (x *EVEEncoder) fill(e *Event) {
 			r.Flow = x.flow(e, false)
 		}
 	case KindFlow:
-		r.Flow = x.flow(e, true)
+		// A decision carries the packets seen so far; a flow record
+		// (Suricata's flow event) the whole flow.
+		r.Flow = x.flow(e, e.IsRecord())
 	}
 
 	s := &p.septa
@@ -195,6 +198,7 @@ func (x *EVEEncoder) fill(e *Event) {
 		ZoneSrc: e.ZoneSrc, ZoneDst: e.ZoneDst, GroupsSrc: e.GroupsSrc, GroupsDst: e.GroupsDst,
 		SNI: e.SNI, HTTPHost: e.HTTPHost,
 		Generation: e.Policy.Generation, Revision: e.Policy.Revision, Error: e.Policy.Error,
+		Decider: e.Decider,
 	}
 	if !s.empty() {
 		r.Septa = s

@@ -52,6 +52,15 @@ func sampleFlow() *Event {
 	}
 }
 
+// sampleDecision is sampleFlow's decision, at the flow's start.
+func sampleDecision() *Event {
+	e := sampleFlow()
+	e.Time, e.End, e.State, e.EndReason = e.Start, time.Time{}, "", ""
+	e.PacketsToServer, e.PacketsToClient, e.BytesToServer, e.BytesToClient = 3, 2, 0, 0
+	e.Decider = DeciderInspector
+	return e
+}
+
 func sampleDrop() *Event {
 	src, dst := netip.MustParseAddrPort("[fd00:4::5]:40002"), netip.MustParseAddrPort("[fd00:3::10]:5432")
 	return &Event{
@@ -87,6 +96,7 @@ func TestEVEGolden(t *testing.T) {
 	}{
 		{name: "alert", event: sampleAlert()},
 		{name: "flow", event: sampleFlow()},
+		{name: "verdict", event: sampleDecision()},
 		{name: "drop", event: sampleDrop()},
 		{name: "drop_icmp", event: sampleICMPDrop()},
 		{name: "policy_error", event: samplePolicy()},

@@ -67,69 +67,102 @@ func (s Kinds) Has(k Kind) bool {
 	return s == 0 || s&(1<<k) != 0
 }
 
-// Event is one event of any kind. Fields a kind does not use stay zero.
-// Once published an Event is shared by every sink and must not be
-// modified; slices included.
+// Event is one event of any kind. Fields a kind does not use stay zero
+// (and are left out of its JSON). Once published an Event is shared by
+// every sink and must not be modified; slices included.
+//
+// KindFlow carries two things, told apart by End (IsRecord): a decision
+// on a flow (End zero: the inspector or the kernel allowed it, or observe
+// mode let it pass), and a flow record (End set: the flow ended, with its
+// counters, written once per flow). EVE and journald call decisions
+// "verdict" and records "flow" (EventType), as Suricata's event_type
+// "flow" is its end-of-flow record.
 type Event struct {
-	Kind Kind
+	Kind Kind `json:",omitzero"`
 	// Time is when the event happened (the decision, the alert, the
 	// reload), not when a sink wrote it.
-	Time time.Time
+	Time time.Time `json:",omitzero"`
 	// FlowID identifies the flow in every event about it (see FlowID).
-	FlowID uint64
+	FlowID uint64 `json:",omitzero"`
 
 	// Src is the client (the side that opened the flow), Dst the server.
-	Src, Dst netip.AddrPort
+	Src, Dst netip.AddrPort `json:",omitzero"`
 	// Proto is the IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6).
-	Proto uint8
+	Proto uint8 `json:",omitzero"`
 	// App is septa's application name, as policies write it
 	// ("postgresql"); "unknown" when app-ID ran and failed, "" when the
 	// flow was decided without app-ID.
-	App string
+	App string `json:",omitzero"`
 	// AppProto is the same in Suricata's app-layer names ("pgsql",
 	// "failed"); see AppProto.
-	AppProto string
+	AppProto string `json:",omitzero"`
 
 	// Rule is the deciding policy rule's ID, "" for the policy default.
-	Rule string
+	Rule string `json:",omitzero"`
 	// Action is the verdict: "allow", "deny" or "reject".
-	Action string
+	Action string `json:",omitzero"`
 	// Observe: the flow would have been denied; observe mode let it pass.
-	Observe bool
+	Observe bool `json:",omitzero"`
 	// Reason says why the verdict was given ("policy", "app", "user",
 	// ...; packet.Reason's names).
-	Reason string
+	Reason string `json:",omitzero"`
 
 	// User and Groups are the identity behind the flow.
-	User    string
-	Groups  []string
-	Process string
+	User    string   `json:",omitzero"`
+	Groups  []string `json:",omitzero"`
+	Process string   `json:",omitzero"`
 	// Cmdline is the local process's command line.
-	Cmdline string
+	Cmdline string `json:",omitzero"`
 	// ZoneSrc and ZoneDst are the zones of the two ends; GroupsSrc and
 	// GroupsDst their inventory groups.
-	ZoneSrc, ZoneDst     string
-	GroupsSrc, GroupsDst []string
+	ZoneSrc, ZoneDst     string   `json:",omitzero"`
+	GroupsSrc, GroupsDst []string `json:",omitzero"`
 	// SNI and HTTPHost are what app-ID read from the flow.
-	SNI, HTTPHost string
+	SNI, HTTPHost string `json:",omitzero"`
 
 	// Counters of the flow so far: client to server, server to client.
-	PacketsToServer, PacketsToClient uint64
-	BytesToServer, BytesToClient     uint64
+	PacketsToServer, PacketsToClient uint64 `json:",omitzero"`
+	BytesToServer, BytesToClient     uint64 `json:",omitzero"`
 	// Start and End of the flow; End is zero while it lasts.
-	Start, End time.Time
+	Start, End time.Time `json:",omitzero"`
 	// State is the flow's state for flow records ("new", "established",
 	// "closed"), EndReason why its record was written ("timeout",
 	// "forced", "shutdown"), as in Suricata's flow event.
-	State, EndReason string
+	State, EndReason string `json:",omitzero"`
 	// Alerted: an alert was raised on the flow.
-	Alerted bool
+	Alerted bool `json:",omitzero"`
+	// Decider is who decided the flow: "kernel" (a rule nft evaluates)
+	// or "inspector" (septad's inspector); "" when not known.
+	Decider string `json:",omitzero"`
 
 	// Alert is set for KindAlert.
-	Alert Alert
+	Alert Alert `json:",omitzero"`
 	// Policy is set for KindPolicy.
-	Policy Policy
+	Policy Policy `json:",omitzero"`
 }
+
+// Deciders of Event.Decider.
+const (
+	DeciderKernel    = "kernel"
+	DeciderInspector = "inspector"
+)
+
+// IsRecord reports whether e is a flow record: KindFlow with End set.
+func (e *Event) IsRecord() bool { return e.Kind == KindFlow && !e.End.IsZero() }
+
+// EventType is e's type in EVE (event_type) and journald (SEPTA_EVENT):
+// the Kind's name, except for KindFlow, which is "flow" for a flow record
+// (Suricata's end-of-flow record) and "verdict" for a decision.
+func EventType(e *Event) string {
+	if e.Kind == KindFlow && e.End.IsZero() {
+		return VerdictEventType
+	}
+	return e.Kind.String()
+}
+
+// VerdictEventType is the EVE event_type and SEPTA_EVENT of a decision
+// that let a flow pass (KindFlow without End).
+const VerdictEventType = "verdict"
 
 // Alert is what an IDS signature match adds to an event, in Suricata's
 // terms.

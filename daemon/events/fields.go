@@ -7,7 +7,7 @@ import "strings"
 // are upper-case letters, digits and underscores, not starting with an
 // underscore. `journalctl SEPTA_EVENT=alert` lists the alerts.
 const (
-	FieldEvent     = "SEPTA_EVENT"      // the Kind: alert, flow, drop, policy, appid
+	FieldEvent     = "SEPTA_EVENT"      // EventType: alert, verdict, flow (a flow record), drop, policy, appid
 	FieldFlowID    = "SEPTA_FLOW_ID"    // decimal, the same as EVE's flow_id
 	FieldRule      = "SEPTA_RULE"       // the deciding policy rule's ID; "default" for the policy default
 	FieldAction    = "SEPTA_ACTION"     // allow, deny, reject
@@ -28,6 +28,18 @@ const (
 	FieldGroupsDst = "SEPTA_GROUPS_DST" // the server's inventory groups, comma-separated
 	FieldSNI       = "SEPTA_SNI"        // TLS server name
 	FieldHTTPHost  = "SEPTA_HTTP_HOST"  // HTTP Host header
+	FieldDecider   = "SEPTA_DECIDER"    // kernel or inspector
+
+	// Flow records (SEPTA_EVENT=flow) only.
+	FieldPktsToServer  = "SEPTA_PKTS_TOSERVER"
+	FieldPktsToClient  = "SEPTA_PKTS_TOCLIENT"
+	FieldBytesToServer = "SEPTA_BYTES_TOSERVER"
+	FieldBytesToClient = "SEPTA_BYTES_TOCLIENT"
+	FieldStart         = "SEPTA_START"      // RFC 3339, nanoseconds
+	FieldEnd           = "SEPTA_END"        // RFC 3339, nanoseconds
+	FieldState         = "SEPTA_STATE"      // new, established, closed
+	FieldEndReason     = "SEPTA_END_REASON" // timeout, ...
+	FieldAlerted       = "SEPTA_ALERTED"    // "1" when an alert was raised on the flow
 
 	FieldAlertAction = "SEPTA_ALERT_ACTION" // allowed, blocked
 	FieldGID         = "SEPTA_GID"
@@ -50,7 +62,8 @@ var Fields = []string{
 	FieldEvent, FieldFlowID, FieldRule, FieldAction, FieldObserve, FieldReason,
 	FieldSrc, FieldDst, FieldProto, FieldApp, FieldAppProto, FieldUser, FieldGroups,
 	FieldProcess, FieldCmdline, FieldZoneSrc, FieldZoneDst, FieldGroupsSrc, FieldGroupsDst,
-	FieldSNI, FieldHTTPHost, FieldAlertAction, FieldGID, FieldSID, FieldRev,
+	FieldSNI, FieldHTTPHost, FieldDecider, FieldPktsToServer, FieldPktsToClient, FieldBytesToServer,
+	FieldBytesToClient, FieldStart, FieldEnd, FieldState, FieldEndReason, FieldAlerted, FieldAlertAction, FieldGID, FieldSID, FieldRev,
 	FieldSignature, FieldCategory, FieldSeverity, FieldGeneration, FieldRevision,
 	FieldError, FieldComponent,
 }

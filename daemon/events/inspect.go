@@ -51,6 +51,7 @@ func FromInspect(e *inspect.Event) *Event {
 		PacketsToServer: uint64(e.Packets[0]),
 		PacketsToClient: uint64(e.Packets[1]),
 		Start:           e.Time,
+		Decider:         DeciderInspector,
 	}
 }
 

@@ -26,7 +26,7 @@ func TestFromInspect(t *testing.T) {
 		Kind: KindFlow, Time: t0, FlowID: id, Src: src, Dst: dst, Proto: 6,
 		App: "postgresql", AppProto: "pgsql", Rule: "finance-db", Action: "allow", Reason: "policy",
 		User: "alice", Groups: []string{"finance"}, Process: "postgres",
-		PacketsToServer: 3, PacketsToClient: 2, Start: t0,
+		PacketsToServer: 3, PacketsToClient: 2, Start: t0, Decider: DeciderInspector,
 	}
 	tests := []struct {
 		name   string

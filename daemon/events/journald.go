@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -67,7 +68,7 @@ func Priority(e *Event) journal.Priority {
 	case KindDrop:
 		return journal.PriNotice
 	case KindFlow:
-		if e.Observe {
+		if e.Observe || e.IsRecord() && e.Action != "allow" {
 			return journal.PriNotice
 		}
 		return journal.PriInfo
@@ -89,7 +90,7 @@ func JournalFields(e *Event, m map[string]string) {
 			m[k] = v
 		}
 	}
-	put(FieldEvent, e.Kind.String())
+	put(FieldEvent, EventType(e))
 	if e.FlowID != 0 {
 		m[FieldFlowID] = strconv.FormatUint(e.FlowID, 10)
 	}
@@ -128,6 +129,22 @@ func JournalFields(e *Event, m map[string]string) {
 	put(FieldGroupsDst, strings.Join(e.GroupsDst, ","))
 	put(FieldSNI, e.SNI)
 	put(FieldHTTPHost, e.HTTPHost)
+	put(FieldDecider, e.Decider)
+	if e.IsRecord() {
+		m[FieldPktsToServer] = strconv.FormatUint(e.PacketsToServer, 10)
+		m[FieldPktsToClient] = strconv.FormatUint(e.PacketsToClient, 10)
+		m[FieldBytesToServer] = strconv.FormatUint(e.BytesToServer, 10)
+		m[FieldBytesToClient] = strconv.FormatUint(e.BytesToClient, 10)
+		if !e.Start.IsZero() {
+			m[FieldStart] = e.Start.Format(time.RFC3339Nano)
+		}
+		m[FieldEnd] = e.End.Format(time.RFC3339Nano)
+		put(FieldState, e.State)
+		put(FieldEndReason, e.EndReason)
+		if e.Alerted {
+			m[FieldAlerted] = "1"
+		}
+	}
 	if e.Kind == KindAlert {
 		a := &e.Alert
 		put(FieldAlertAction, a.Action)
@@ -208,6 +225,9 @@ func Message(e *Event, b *strings.Builder) string {
 		}
 		b.WriteByte(' ')
 	default:
+		if e.IsRecord() {
+			b.WriteString("flow ended, ")
+		}
 		switch {
 		case e.Observe:
 			b.WriteString("would ")
@@ -256,6 +276,20 @@ func Message(e *Event, b *strings.Builder) string {
 		b.WriteString(printable(orDash(e.ZoneSrc)))
 		b.WriteString(" -> ")
 		b.WriteString(printable(orDash(e.ZoneDst)))
+	}
+	if e.IsRecord() {
+		b.WriteString(" bytes ")
+		b.WriteString(strconv.FormatUint(e.BytesToServer, 10))
+		b.WriteByte('/')
+		b.WriteString(strconv.FormatUint(e.BytesToClient, 10))
+		b.WriteString(" packets ")
+		b.WriteString(strconv.FormatUint(e.PacketsToServer, 10))
+		b.WriteByte('/')
+		b.WriteString(strconv.FormatUint(e.PacketsToClient, 10))
+		if !e.Start.IsZero() {
+			b.WriteString(" duration ")
+			b.WriteString(e.End.Sub(e.Start).Round(time.Millisecond).String())
+		}
 	}
 	if e.Reason != "" {
 		b.WriteString(": ")

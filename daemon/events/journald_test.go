@@ -71,13 +71,32 @@ func TestJournald(t *testing.T) {
 			},
 		},
 		{
+			name:  "flow record",
+			event: sampleFlow(),
+			want: sent{
+				Message: "flow ended, allow tcp 10.4.0.5:40001 -> 10.3.10.10:443 rule finance-users-to-finance-app app tls sni finance.example.com" +
+					" user alice (finance,staff) process curl zone vdi -> finance bytes 2048/40960 packets 12/10 duration 1m30s: policy",
+				Priority: journal.PriInfo,
+				Fields: map[string]string{
+					"SYSLOG_IDENTIFIER": "septad", "SEPTA_EVENT": "flow", "SEPTA_FLOW_ID": "911829385190421",
+					"SEPTA_SRC": "10.4.0.5:40001", "SEPTA_DST": "10.3.10.10:443", "SEPTA_PROTO": "tcp",
+					"SEPTA_RULE": "finance-users-to-finance-app", "SEPTA_ACTION": "allow", "SEPTA_REASON": "policy",
+					"SEPTA_APP": "tls", "SEPTA_APP_PROTO": "tls", "SEPTA_USER": "alice", "SEPTA_GROUPS": "finance,staff",
+					"SEPTA_PROCESS": "curl", "SEPTA_ZONE_SRC": "vdi", "SEPTA_ZONE_DST": "finance", "SEPTA_SNI": "finance.example.com",
+					"SEPTA_PKTS_TOSERVER": "12", "SEPTA_PKTS_TOCLIENT": "10", "SEPTA_BYTES_TOSERVER": "2048", "SEPTA_BYTES_TOCLIENT": "40960",
+					"SEPTA_START": "2026-06-01T11:58:30.123456Z", "SEPTA_END": "2026-06-01T12:00:00.123456Z",
+					"SEPTA_STATE": "closed", "SEPTA_END_REASON": "timeout",
+				},
+			},
+		},
+		{
 			name:  "observe",
 			event: observed,
 			want: sent{
 				Message:  "would deny tcp 10.4.0.5:40001 -> 10.3.10.10:5432 rule db-in app unknown: app (observe mode)",
 				Priority: journal.PriNotice,
 				Fields: map[string]string{
-					"SYSLOG_IDENTIFIER": "septad", "SEPTA_EVENT": "flow", "SEPTA_FLOW_ID": "43",
+					"SYSLOG_IDENTIFIER": "septad", "SEPTA_EVENT": "verdict", "SEPTA_FLOW_ID": "43",
 					"SEPTA_SRC": "10.4.0.5:40001", "SEPTA_DST": "10.3.10.10:5432", "SEPTA_PROTO": "tcp",
 					"SEPTA_RULE": "db-in", "SEPTA_ACTION": "deny", "SEPTA_OBSERVE": "1", "SEPTA_REASON": "app",
 					"SEPTA_APP": "unknown", "SEPTA_APP_PROTO": "failed",
@@ -151,7 +170,7 @@ func TestJournald(t *testing.T) {
 				Message:  `allow tcp 10.4.0.5:40002 -> 10.3.10.10:80 rule web-in app http host "evil\nSEPTA_EVENT=alert": policy`,
 				Priority: journal.PriInfo,
 				Fields: map[string]string{
-					"SYSLOG_IDENTIFIER": "septad", "SEPTA_EVENT": "flow", "SEPTA_FLOW_ID": "45",
+					"SYSLOG_IDENTIFIER": "septad", "SEPTA_EVENT": "verdict", "SEPTA_FLOW_ID": "45",
 					"SEPTA_SRC": "10.4.0.5:40002", "SEPTA_DST": "10.3.10.10:80", "SEPTA_PROTO": "tcp",
 					"SEPTA_RULE": "web-in", "SEPTA_ACTION": "allow", "SEPTA_REASON": "policy",
 					"SEPTA_APP": "http", "SEPTA_HTTP_HOST": "evil\nSEPTA_EVENT=alert",

@@ -90,6 +90,10 @@ func (m *Metrics) Write(e *Event) error {
 	case KindAlert:
 		m.alerts.WithLabelValues(strconv.FormatUint(uint64(e.Alert.SID), 10), e.Alert.Action).Inc()
 	case KindFlow, KindDrop:
+		if e.IsRecord() {
+			// The flow's decision was counted when it was made.
+			return nil
+		}
 		reason := e.Reason
 		if e.Observe {
 			// As the inspector's own counters do (packet.ReasonObserve).
