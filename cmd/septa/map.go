@@ -120,15 +120,9 @@ func (f *flowInput) each(stderr io.Writer, q daemon.RecordQuery, add func(*event
 
 // flowTime reads an RFC 3339 time or a duration before now ("24h").
 func flowTime(flag, s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := when(flag, s, now)
 	if err != nil {
-		return time.Time{}, &exitError{code: 2, err: fmt.Errorf("--%s: %q is neither a duration such as \"24h\" nor an RFC 3339 time", flag, s)}
+		return t, &exitError{code: 2, err: err}
 	}
 	return t, nil
 }

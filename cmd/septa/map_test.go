@@ -56,7 +56,7 @@ func TestVisibilityCommands(t *testing.T) {
 		{name: "map bad format", args: []string{"map", "--eve", fixturePath("flows.eve"), "--format", "png"}, code: 2,
 			errText: `--format: "png" is not dot, json or svg`},
 		{name: "map bad since", args: []string{"map", "--eve", fixturePath("flows.eve"), "--since", "last week"}, code: 2,
-			errText: `--since: "last week" is neither a duration`},
+			errText: `--since: "last week" is neither an RFC 3339 time nor a duration`},
 		{name: "map missing file", args: []string{"map", "--eve", fixturePath("nothing.eve")}, code: 1, errText: "no such file"},
 		{name: "map live and eve", args: []string{"map", "--live", "--eve", fixturePath("flows.eve")}, code: 2, errText: "--live and --eve are two sources"},
 		{name: "recommend shop", args: append([]string{"recommend", "--eve", fixturePath("flows.eve"), "--scope", "group:shop"}, ctx...),
