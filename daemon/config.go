@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/septa-fw/septa/daemon/fleet"
 )
 
 // DefaultConfigPath is where septad reads its configuration.
@@ -41,6 +42,9 @@ type Config struct {
 	Identity IdentityConfig `toml:"identity"`
 	Events   EventsConfig   `toml:"events"`
 	Control  ControlConfig  `toml:"control"`
+	// Fleet is fleet mode (docs/fleet.md): policy, inventory and
+	// identity shared through etcd. Off by default.
+	Fleet fleet.Config `toml:"fleet"`
 }
 
 // KernelConfig is the nftables side.
@@ -140,6 +144,7 @@ func (c Config) WithDefaults() Config {
 	if c.Identity.TTL == 0 {
 		c.Identity.TTL = Duration(12 * time.Hour)
 	}
+	c.Fleet = c.Fleet.WithDefaults()
 	return c
 }
 
@@ -154,6 +159,9 @@ func (c Config) Validate() error {
 	}
 	if c.Inspect.MaxFlows < 0 || c.Inspect.Depth < 0 {
 		errs = append(errs, errors.New("inspect: max_flows and depth must not be negative"))
+	}
+	if err := c.Fleet.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
