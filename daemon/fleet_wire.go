@@ -176,3 +176,7 @@ func endpointAddrs(endpoint string) ([]netip.Addr, uint16, error) {
 	}
 	return ips, uint16(port), nil
 }
+
+// PolicyDiff is a line diff of two policy dumps ("-" old, "+" new), as
+// septa apply --dry-run shows; septa fleet diff uses it.
+func PolicyDiff(old, next string) string { return lineDiff(old, next) }

@@ -57,6 +57,6 @@ The policy is a directory of TOML files (default /etc/septa/policy.d).`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newCheckCmd(), newShowCmd(), newVersionCmd(),
-		newStatusCmd(), newReloadCmd(), newApplyCmd(), newTopCmd(), newIdentityCmd(), newQuarantineCmd(), newFlushCmd(), newGenDocsCmd(), newFlowsCmd(), newAlertsCmd(), newReplayCmd(), newIDSCmd())
+		newStatusCmd(), newReloadCmd(), newApplyCmd(), newTopCmd(), newIdentityCmd(), newQuarantineCmd(), newFlushCmd(), newGenDocsCmd(), newFlowsCmd(), newAlertsCmd(), newReplayCmd(), newIDSCmd(), newFleetCmd())
 	return root
 }
