@@ -48,6 +48,9 @@ type Options struct {
 	Sessions func() ([]Session, error)
 	// Poll is how often addresses and sessions are read again (default 1s).
 	Poll time.Duration
+	// WatchOnly follows the fleet without registering the host or its
+	// sessions (the simulated fleet's watchers; an operator's observer).
+	WatchOnly bool
 }
 
 // Agent is septad's fleet member: it registers the host and its sessions
@@ -156,7 +159,9 @@ func (a *Agent) changedLocked() {
 // Run registers the host and follows etcd until ctx ends.
 func (a *Agent) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Go(func() { a.registerLoop(ctx) })
+	if !a.opts.WatchOnly {
+		wg.Go(func() { a.registerLoop(ctx) })
+	}
 	wg.Go(func() { a.statusLoop(ctx) })
 	a.watchLoop(ctx)
 	wg.Wait()
