@@ -213,7 +213,13 @@ func backoff(ctx context.Context, d time.Duration) bool {
 // a lost watch resumes from the last revision seen, and a compacted one
 // is read again whole.
 func (a *Agent) watchLoop(ctx context.Context) {
-	needRead := true
+	// A septad that starts reads everything (etcdRev is 0: the cache does
+	// not restore it, since etcd may have been rebuilt with lower
+	// revisions since); an agent that lost its watch resumes from the
+	// last revision it saw.
+	a.mu.Lock()
+	needRead := a.etcdRev == 0
+	a.mu.Unlock()
 	wait := 200 * time.Millisecond
 	var lastErr time.Time
 	for ctx.Err() == nil {
@@ -307,7 +313,7 @@ func (a *Agent) handleAll(evs []*clientv3.Event, rev int64, full bool) {
 			}
 			r, err := DecodeRevision(ev.Kv.Value)
 			if err != nil {
-				decodeErr, decodeRev = err, uint64(ev.Kv.Version)
+				decodeErr, decodeRev = err, RevisionNumber(ev.Kv.Value)
 				continue
 			}
 			a.latest, policy = r, true
@@ -351,7 +357,7 @@ func (a *Agent) handleAll(evs []*clientv3.Event, rev int64, full bool) {
 	a.mu.Unlock()
 
 	if decodeErr != nil {
-		a.refuse(0, fmt.Errorf("%s (etcd version %d): %w", a.keys.Current(), decodeRev, decodeErr))
+		a.refuse(decodeRev, fmt.Errorf("%s: %w", a.keys.Current(), decodeErr))
 	}
 	newPolicy := policy && latest != nil && (applied == nil || latest.Rev != applied.Rev) && latest.Rev != refused
 	switch {
@@ -407,9 +413,6 @@ func (a *Agent) refuse(rev uint64, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.status.Error, a.status.ErrorRevision = err.Error(), rev
-	if rev == 0 && a.latest != nil {
-		a.status.ErrorRevision = a.latest.Rev + 1
-	}
 	a.status.Counters.Refused++
 }
 

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -81,7 +82,10 @@ func (r *recorder) members(set string) []string {
 	for _, s := range a.res.Policy.Sets {
 		if s.Name == set {
 			for _, p := range s.Prefixes {
-				out = append(out, p.Addr().String())
+				// Adjacent hosts merge into one prefix: list each address.
+				for a, n := p.Masked().Addr(), 0; p.Contains(a) && n < 256; a, n = a.Next(), n+1 {
+					out = append(out, a.String())
+				}
 			}
 		}
 	}
@@ -318,5 +322,69 @@ func TestAgentTargetRefuses(t *testing.T) {
 	eventually(t, "revision 2 refused", func() bool {
 		st := app.agent.Status()
 		return st.Revision == 1 && st.ErrorRevision == 2 && strings.Contains(st.Error, "kernel says no") && st.Counters.Refused == 1
+	})
+}
+
+// TestAgentCompacted: an agent whose last seen etcd revision has been
+// compacted away reads the whole state again instead of missing changes.
+func TestAgentCompacted(t *testing.T) {
+	srv := etcdtest.Start(t, etcdtest.Options{})
+	cli := newClient(t, srv.ClientURL)
+	store := NewStore(cli, "/septa/")
+	ctx := context.Background()
+	push(t, store, "10-db.toml", dbPolicy)
+	keys := NewKeys("/septa/")
+	var last int64
+	for i := range 5 {
+		resp, err := cli.Put(ctx, keys.Host(fmt.Sprintf("db-%d", i)), fmt.Sprintf(`{"name":"db-%d","addresses":["10.3.3.%d"],"tags":{"tier":"db"}}`, i, 10+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = resp.Header.Revision
+	}
+	if _, err := cli.Compact(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	target := &recorder{}
+	cfg := Config{Host: "app-1", Endpoints: []string{srv.ClientURL}}.WithDefaults()
+	a := NewAgent(Options{Config: cfg, Client: cli, Target: target, WatchOnly: true})
+	a.etcdRev = 1 // seen before the compaction
+	actx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		a.Run(actx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	eventually(t, "the state read again after the compaction", func() bool {
+		return len(target.members("group:db")) == 5 && a.Status().Revision == 1
+	})
+	if st := a.Status(); st.Counters.Resyncs != 1 {
+		t.Errorf("resyncs %d, want 1", st.Counters.Resyncs)
+	}
+}
+
+// TestAgentUndecodable: a current revision that is not a revision at all
+// is refused under its rev number, and fleet status still reports.
+func TestAgentUndecodable(t *testing.T) {
+	srv := etcdtest.Start(t, etcdtest.Options{})
+	cli := newClient(t, srv.ClientURL)
+	store := NewStore(cli, "/septa/")
+	push(t, store, "10-db.toml", dbPolicy)
+	app := startAgent(t, srv.ClientURL, "app-1", "tier=app", "10.3.2.10", "", nil)
+	eventually(t, "revision 1", func() bool { return app.agent.Status().Revision == 1 })
+	if _, err := cli.Put(context.Background(), NewKeys("/septa/").Current(), `{"rev":2,"files":"not a list"}`); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "revision 2 refused", func() bool {
+		st := app.agent.Status()
+		return st.Revision == 1 && st.ErrorRevision == 2 && strings.Contains(st.Error, "/septa/policy/current: revision: json: cannot unmarshal")
+	})
+	eventually(t, "fleet status", func() bool {
+		cur, rows, err := store.Summary(context.Background())
+		return err == nil && cur == 2 && len(rows) == 1 && rows[0].State == StateFailing
 	})
 }

@@ -130,3 +130,15 @@ func DecodeRevision(data []byte) (*Revision, error) {
 	}
 	return &r, nil
 }
+
+// RevisionNumber reads only the "rev" field of a stored value, for
+// reporting a revision that does not decode; 0 when even that fails.
+func RevisionNumber(data []byte) uint64 {
+	var r struct {
+		Rev uint64 `json:"rev"`
+	}
+	if json.Unmarshal(data, &r) != nil {
+		return 0
+	}
+	return r.Rev
+}

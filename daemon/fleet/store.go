@@ -141,12 +141,13 @@ func (s *Store) Registered(ctx context.Context) (map[string]bool, error) {
 // standing against it.
 func (s *Store) Summary(ctx context.Context) (uint64, []HostState, error) {
 	var current uint64
-	cur, _, err := s.Current(ctx)
-	switch {
-	case err == nil:
-		current = cur.Rev
-	case !errors.Is(err, ErrNoRevision):
-		return 0, nil, err
+	resp, err := s.cli.Get(ctx, s.keys.Current())
+	if err != nil {
+		return 0, nil, fmt.Errorf("fleet: read current revision: %w", err)
+	}
+	if len(resp.Kvs) > 0 {
+		// A value that does not decode still has its hosts' reports.
+		current = RevisionNumber(resp.Kvs[0].Value)
 	}
 	sts, err := s.Statuses(ctx)
 	if err != nil {
