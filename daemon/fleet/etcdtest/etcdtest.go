@@ -46,8 +46,17 @@ type Options struct {
 	// Health reports whether etcd answers at a client URL (default: an
 	// HTTP GET of /health from the test's namespace).
 	Health func(clientURL string) bool
+	// TLS, when set, serves clients over https and requires a client
+	// certificate signed by TLS.CA.
+	TLS *TLSFiles
 	// ClientPort and PeerPort are fixed ports (default: free ones).
 	ClientPort, PeerPort int
+}
+
+// TLSFiles are PEM files of the server's certificate, its key, and the CA
+// that client certificates must chain to.
+type TLSFiles struct {
+	CA, Cert, Key string
 }
 
 // Start starts etcd and waits until it answers; it is stopped at the
@@ -68,7 +77,11 @@ func Start(tb testing.TB, opts Options) *Server {
 		opts.PeerPort = freePort(tb)
 	}
 	dir := tb.TempDir()
-	client := fmt.Sprintf("http://%s:%d", opts.Addr, opts.ClientPort)
+	scheme := "http"
+	if opts.TLS != nil {
+		scheme = "https"
+	}
+	client := fmt.Sprintf("%s://%s:%d", scheme, opts.Addr, opts.ClientPort)
 	peer := fmt.Sprintf("http://%s:%d", opts.Addr, opts.PeerPort)
 	listen := client
 	for _, l := range opts.Listen {
@@ -80,6 +93,10 @@ func Start(tb testing.TB, opts Options) *Server {
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 		"--initial-cluster", "septa-test=" + peer, "--initial-cluster-state", "new",
 		"--log-level", "warn", "--logger", "zap",
+	}
+	if opts.TLS != nil {
+		args = append(args, "--cert-file", opts.TLS.Cert, "--key-file", opts.TLS.Key,
+			"--client-cert-auth", "--trusted-ca-file", opts.TLS.CA)
 	}
 	if opts.Command == nil {
 		opts.Command = func(args []string) *exec.Cmd { return exec.Command(args[0], args[1:]...) }
