@@ -24,6 +24,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
 )
 
 // Defaults of Config.
@@ -161,6 +163,12 @@ func Dial(c Config) (*clientv3.Client, error) {
 		// The client's own zap logging is noise in septad's journal;
 		// septa logs what it does with the answers.
 		Logger: zap.NewNop(),
+		// gRPC's default reconnect backoff grows to 2 minutes: a host
+		// would catch up that long after etcd is back. 5 s at most.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           grpcbackoff.Config{BaseDelay: 500 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
+			MinConnectTimeout: c.DialTimeout,
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fleet: etcd client: %w", err)
