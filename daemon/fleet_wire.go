@@ -54,11 +54,19 @@ func (d *Daemon) startFleet() error {
 	return nil
 }
 
-// runFleet starts the agent; it ends with ctx.
+// runFleet starts the agent; it ends with ctx. A policy in force that
+// keeps this host from etcd (a bootstrap policy without the rule, say) is
+// logged: no revision could reach the host to fix it.
 func (d *Daemon) runFleet(ctx context.Context) {
-	if d.fleet != nil {
-		go d.fleet.Run(ctx)
+	if d.fleet == nil {
+		return
 	}
+	if res := d.Policy(); res != nil {
+		if err := d.controlPlaneAllowed(res.Policy); err != nil {
+			d.log.Error("the policy in force blocks the fleet's control plane: no revision can reach this host", "error", err)
+		}
+	}
+	go d.fleet.Run(ctx)
 }
 
 // localInventory is the inventory file, if any, that registered hosts
