@@ -1,12 +1,15 @@
 package daemon
 
 import (
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/septa-fw/septa/daemon/fleet"
+	"github.com/septa-fw/septa/inspect/userid"
 	"github.com/septa-fw/septa/rules"
 )
 
@@ -74,5 +77,26 @@ action = "allow"
 				t.Errorf("error %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestFleetSessions: sessions from other hosts land in the identity map
+// under the source "fleet", and a later list replaces them.
+func TestFleetSessions(t *testing.T) {
+	d := New(Config{}.WithDefaults(), slog.New(slog.DiscardHandler))
+	vdi := netip.MustParseAddr("10.4.0.11")
+	d.idmap.Add(userid.Mapping{Addr: netip.MustParseAddr("10.4.0.12"), User: "bob", Source: "api"})
+	tgt := fleetTarget{d}
+	tgt.Sessions([]fleet.RemoteSession{{Host: "vdi-1", Addr: vdi, User: "alice", Groups: []string{"finance", "staff"}}})
+	id := d.idmap.Lookup(vdi)
+	if id == nil || id.Name != "alice" || !id.InGroup("finance") {
+		t.Fatalf("after a login: %+v", id)
+	}
+	tgt.Sessions(nil)
+	if id := d.idmap.Lookup(vdi); id != nil {
+		t.Errorf("after the logout: %+v", id)
+	}
+	if id := d.idmap.Lookup(netip.MustParseAddr("10.4.0.12")); id == nil || id.Name != "bob" {
+		t.Errorf("a mapping of another source was touched: %+v", id)
 	}
 }
