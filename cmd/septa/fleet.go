@@ -89,6 +89,18 @@ func (f *fleetFlags) store() (*fleet.Store, func(), error) {
 	return fleet.NewStore(cli, c.Prefix), func() { cli.Close() }, nil
 }
 
+// with runs fn with a store and a context bounded by --timeout.
+func (f *fleetFlags) with(fn func(ctx context.Context, st *fleet.Store) error) error {
+	st, done, err := f.store()
+	if err != nil {
+		return err
+	}
+	defer done()
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	return fn(ctx, st)
+}
+
 func newFleetCmd() *cobra.Command {
 	f := &fleetFlags{}
 	cmd := &cobra.Command{
@@ -158,19 +170,14 @@ refuses it and keeps its running policy (see septa fleet status).`,
 				return err
 			}
 			r.Author = author()
-			st, done, err := f.store()
-			if err != nil {
-				return err
-			}
-			defer done()
-			ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-			defer cancel()
-			out, err := st.Publish(ctx, r)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revision %d published (%d files, digest %s)\n", out.Rev, len(out.Files), out.Digest())
-			return nil
+			return f.with(func(ctx context.Context, st *fleet.Store) error {
+				out, err := st.Publish(ctx, r)
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revision %d published (%d files, digest %s)\n", out.Rev, len(out.Files), out.Digest())
+				return nil
+			})
 		},
 	}
 	pf.register(cmd)
@@ -190,47 +197,42 @@ expired), unknown (registered, no report yet).
 Exit status: 0 when every host is ok, 1 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, done, err := f.store()
-			if err != nil {
-				return err
-			}
-			defer done()
-			ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-			defer cancel()
-			cur, rows, err := st.Summary(ctx)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			w := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(struct {
-					Current uint64            `json:"current"`
-					Hosts   []fleet.HostState `json:"hosts"`
-				}{cur, rows}); err != nil {
-					return err
+			return f.with(func(ctx context.Context, st *fleet.Store) error {
+				cur, rows, err := st.Summary(ctx)
+				if err != nil {
+					return &exitError{code: 1, err: err}
 				}
-			} else {
-				fmt.Fprintf(w, "current revision: %d\n", cur)
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "HOST\tSTATE\tREVISION\tHOSTS\tSESSIONS\tERROR")
-				for _, r := range rows {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", r.Host, r.State, r.Revision, r.Counters.Hosts, r.Counters.Sessions, firstLine(r.Error))
-				}
-				tw.Flush()
-				for _, r := range rows {
-					if strings.Contains(r.Error, "\n") {
-						fmt.Fprintf(w, "\n%s:\n%s\n", r.Host, r.Error)
+				w := cmd.OutOrStdout()
+				if asJSON {
+					enc := json.NewEncoder(w)
+					enc.SetIndent("", "  ")
+					if err := enc.Encode(struct {
+						Current uint64            `json:"current"`
+						Hosts   []fleet.HostState `json:"hosts"`
+					}{cur, rows}); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(w, "current revision: %d\n", cur)
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "HOST\tSTATE\tREVISION\tHOSTS\tSESSIONS\tERROR")
+					for _, r := range rows {
+						fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", r.Host, r.State, r.Revision, r.Counters.Hosts, r.Counters.Sessions, firstLine(r.Error))
+					}
+					tw.Flush()
+					for _, r := range rows {
+						if strings.Contains(r.Error, "\n") {
+							fmt.Fprintf(w, "\n%s:\n%s\n", r.Host, r.Error)
+						}
 					}
 				}
-			}
-			for _, r := range rows {
-				if r.State != fleet.StateOK {
-					return &exitError{code: 1}
+				for _, r := range rows {
+					if r.State != fleet.StateOK {
+						return &exitError{code: 1}
+					}
 				}
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -251,69 +253,64 @@ fleet's inventory, so the diff shows rules and static sets.
 Exit status: 0 when they compile the same, 1 when they differ.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, done, err := f.store()
-			if err != nil {
-				return err
-			}
-			defer done()
-			ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-			defer cancel()
-			revOf := func(s string) (*fleet.Revision, error) {
-				n, err := strconv.ParseUint(s, 10, 64)
+			return f.with(func(ctx context.Context, st *fleet.Store) error {
+				revOf := func(s string) (*fleet.Revision, error) {
+					n, err := strconv.ParseUint(s, 10, 64)
+					if err != nil {
+						return nil, err
+					}
+					return st.Revision(ctx, n)
+				}
+				cur, _, err := st.Current(ctx)
 				if err != nil {
-					return nil, err
+					return &exitError{code: 1, err: err}
 				}
-				return st.Revision(ctx, n)
-			}
-			cur, _, err := st.Current(ctx)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			var oldDump, newDump string
-			dump := func(r *fleet.Revision) (string, error) {
-				res, err := r.Compile(nil)
-				if err != nil && r.Rev == 0 {
-					return "", err
+				var oldDump, newDump string
+				dump := func(r *fleet.Revision) (string, error) {
+					res, err := r.Compile(nil)
+					if err != nil && r.Rev == 0 {
+						return "", err
+					}
+					if err != nil {
+						return "", fmt.Errorf("revision %d does not compile: %w", r.Rev, err)
+					}
+					return res.Policy.Dump(), nil
 				}
-				if err != nil {
-					return "", fmt.Errorf("revision %d does not compile: %w", r.Rev, err)
-				}
-				return res.Policy.Dump(), nil
-			}
-			var a, b *fleet.Revision
-			switch {
-			case len(args) == 2:
-				if a, err = revOf(args[0]); err == nil {
-					b, err = revOf(args[1])
-				}
-			default:
-				a = cur
-				if b, err = revOf(args[0]); err != nil {
-					if _, statErr := os.Stat(args[0]); statErr == nil {
-						b, err = loadForPush(cmd.ErrOrStderr(), &pf, args[0])
+				var a, b *fleet.Revision
+				switch {
+				case len(args) == 2:
+					if a, err = revOf(args[0]); err == nil {
+						b, err = revOf(args[1])
+					}
+				default:
+					a = cur
+					if b, err = revOf(args[0]); err != nil {
+						if _, statErr := os.Stat(args[0]); statErr == nil {
+							b, err = loadForPush(cmd.ErrOrStderr(), &pf, args[0])
+						}
 					}
 				}
-			}
-			if err != nil {
-				var ee *exitError
-				if errors.As(err, &ee) {
-					return err
+				if err != nil {
+					var ee *exitError
+					if errors.As(err, &ee) {
+						return err
+					}
+					return &exitError{code: 2, err: err}
 				}
-				return &exitError{code: 2, err: err}
-			}
-			if oldDump, err = dump(a); err == nil {
-				newDump, err = dump(b)
-			}
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			d := daemon.PolicyDiff(oldDump, newDump)
-			if d == "" {
-				fmt.Fprintln(cmd.OutOrStdout(), "no difference")
-				return nil
-			}
-			fmt.Fprint(cmd.OutOrStdout(), d)
-			return &exitError{code: 1}
+				if oldDump, err = dump(a); err == nil {
+					newDump, err = dump(b)
+				}
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				d := daemon.PolicyDiff(oldDump, newDump)
+				if d == "" {
+					fmt.Fprintln(cmd.OutOrStdout(), "no difference")
+					return nil
+				}
+				fmt.Fprint(cmd.OutOrStdout(), d)
+				return &exitError{code: 1}
+			})
 		},
 	}
 	pf.register(cmd)
@@ -332,26 +329,21 @@ numbers only grow and every host's status stays comparable.`,
 			if err != nil || n == 0 {
 				return &exitError{code: 2, err: fmt.Errorf("%q is not a revision number", args[0])}
 			}
-			st, done, err := f.store()
-			if err != nil {
-				return err
-			}
-			defer done()
-			ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-			defer cancel()
-			old, err := st.Revision(ctx, n)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			if _, err := old.Compile(nil); err != nil {
-				return &exitError{code: 1, err: fmt.Errorf("revision %d does not validate; not rolled back: %w", n, err)}
-			}
-			out, err := st.Rollback(ctx, n, author())
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revision %d published: the files of revision %d (digest %s)\n", out.Rev, n, out.Digest())
-			return nil
+			return f.with(func(ctx context.Context, st *fleet.Store) error {
+				old, err := st.Revision(ctx, n)
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				if _, err := old.Compile(nil); err != nil {
+					return &exitError{code: 1, err: fmt.Errorf("revision %d does not validate; not rolled back: %w", n, err)}
+				}
+				out, err := st.Rollback(ctx, n, author())
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revision %d published: the files of revision %d (digest %s)\n", out.Rev, n, out.Digest())
+				return nil
+			})
 		},
 	}
 }
