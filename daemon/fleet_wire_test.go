@@ -23,7 +23,8 @@ func TestFleetConfig(t *testing.T) {
 		{"bad tag", "[fleet]\nhost = \"web-1\"\ntags = { tier = \"w b\" }\n", "fleet.tags: host fleet.tags: tags: tag tier=w b: ' ' is not allowed"},
 		{"cert without key", "[fleet]\nhost = \"web-1\"\ncert = \"/c.pem\"\n", "fleet.cert and fleet.key go together"},
 		{"short ttl", "[fleet]\nhost = \"web-1\"\nlease_ttl = \"1s\"\n", "fleet.lease_ttl: 1s is not between 2s and 1h"},
-		{"bad host", "[fleet]\nhost = \"a/b\"\n", "fleet.host: host fleet.host: name: name \"a/b\""},
+		{"bad host", "[fleet]\nenabled = true\nendpoints = [\"http://10.9.0.20:2379\"]\nhost = \"a/b\"\n", "fleet.host: host fleet.host: name: name \"a/b\""},
+		{"bad host while disabled", "[fleet]\nhost = \"a/b\"\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

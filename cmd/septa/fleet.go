@@ -68,10 +68,8 @@ func (f *fleetFlags) fleetConfig() (fleet.Config, error) {
 		override(&c.CA, f.ca)
 		override(&c.Prefix, f.prefix)
 	}
-	c.Enabled = true
-	if c.Host == "" {
-		c.Host = "septa-cli" // not used by the CLI; keeps Validate quiet
-	}
+	// The CLI is no fleet member: its host name is never used.
+	c.Enabled, c.Host = true, "septa-cli"
 	c = c.WithDefaults()
 	return c, c.Validate()
 }

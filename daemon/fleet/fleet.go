@@ -88,7 +88,8 @@ func (c Config) WithDefaults() Config {
 }
 
 // Validate checks a configuration after WithDefaults. A disabled section
-// is checked too, so that a typo shows before the day it is enabled.
+// is checked too, so that a typo shows before the day it is enabled; only
+// the host name, which defaults to the hostname, waits for enabled.
 func (c Config) Validate() error {
 	var errs []error
 	if c.Enabled && len(c.Endpoints) == 0 {
@@ -106,8 +107,12 @@ func (c Config) Validate() error {
 	if !strings.HasPrefix(c.Prefix, "/") {
 		errs = append(errs, fmt.Errorf("fleet.prefix: %q does not start with /", c.Prefix))
 	}
-	if err := CheckHostName(c.Host); err != nil {
-		errs = append(errs, fmt.Errorf("fleet.host: %w", err))
+	// The host name defaults to the hostname, which a disabled section
+	// must not make an error of (an FQDN may be longer than a name).
+	if c.Enabled {
+		if err := CheckHostName(c.Host); err != nil {
+			errs = append(errs, fmt.Errorf("fleet.host: %w (set fleet.host)", err))
+		}
 	}
 	for k, v := range c.Tags {
 		if err := checkTag(k, v); err != nil {
