@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/septa-fw/septa/daemon/fleet"
 )
 
 // DefaultConfigPath is where septad reads its configuration.
@@ -43,6 +44,9 @@ type Config struct {
 	Events   EventsConfig   `toml:"events"`
 	Flows    FlowsConfig    `toml:"flows"`
 	Control  ControlConfig  `toml:"control"`
+	// Fleet is fleet mode (docs/fleet.md): policy, inventory and
+	// identity shared through etcd. Off by default.
+	Fleet fleet.Config `toml:"fleet"`
 }
 
 // KernelConfig is the nftables side.
@@ -208,6 +212,7 @@ func (c Config) WithDefaults() Config {
 	if c.Identity.TTL == 0 {
 		c.Identity.TTL = Duration(12 * time.Hour)
 	}
+	c.Fleet = c.Fleet.WithDefaults()
 	return c
 }
 
@@ -235,6 +240,9 @@ func (c Config) Validate() error {
 	}
 	if f.MaxAge < 0 || f.JoinTTL < 0 || f.DenyGrace < 0 || f.StateInterval < 0 {
 		errs = append(errs, errors.New("flows: durations must not be negative"))
+	}
+	if err := c.Fleet.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/septa-fw/septa/daemon/events"
+	"github.com/septa-fw/septa/daemon/fleet"
 	"github.com/septa-fw/septa/inspect"
 	"github.com/septa-fw/septa/inspect/ids"
 	"github.com/septa-fw/septa/inspect/packet"
@@ -66,6 +67,8 @@ type Daemon struct {
 	identityMu      sync.Mutex // guards identitySynced
 	identitySynced  map[string][]netip.Addr
 	feedErrors      atomic.Uint64
+
+	fleet *fleet.Agent // nil unless fleet mode is on
 }
 
 var _ inspect.Processes = (*userid.Processes)(nil)
@@ -105,8 +108,15 @@ func (d *Daemon) nftConfig() nft.Config {
 	}.WithDefaults()
 }
 
-// loadPolicy reads and compiles the policy directory and the inventory.
+// loadPolicy reads and compiles the policy directory and the inventory;
+// in fleet mode, once a fleet revision is in force, it compiles that
+// revision with the fleet's inventory instead.
 func (d *Daemon) loadPolicy() (*rules.Result, error) {
+	if d.fleet != nil {
+		if res, _, ok, err := d.fleet.Compiled(); ok {
+			return res, err
+		}
+	}
 	opts := rules.Options{}
 	if d.cfg.Inventory != "" {
 		inv, err := rules.LoadInventory(d.cfg.Inventory)
@@ -151,6 +161,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 	prev, havePrev, err := fw.Generation()
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
+	}
+	if err := d.startFleet(); err != nil {
+		return err
 	}
 	res, loadErr := d.loadPolicy()
 	switch {
@@ -253,13 +266,20 @@ func (d *Daemon) Reload(trigger string) (ReloadStatus, error) {
 		d.log.Error("reload refused: the running policy stays", "trigger", trigger, "error", err)
 		return d.Last(), err
 	}
+	return d.Last(), d.applyResultLocked(res, trigger)
+}
+
+// applyResultLocked makes a compiled policy the running one, as a set
+// update when only set members changed, and not at all when nothing did.
+// The caller holds reloadMu.
+func (d *Daemon) applyResultLocked(res *rules.Result, trigger string) error {
 	d.mu.Lock()
 	cur, gen := d.current, d.gen
 	d.mu.Unlock()
 	if cur != nil && cur.Policy.Dump() == res.Policy.Dump() {
 		st := ReloadStatus{Generation: gen, OK: true}
 		d.recordReload(trigger, st)
-		return d.Last(), nil
+		return nil
 	}
 	if cur != nil && sameRules(cur.Policy, res.Policy) {
 		if err := d.updateSets(cur.Policy, res.Policy); err == nil {
@@ -269,13 +289,12 @@ func (d *Daemon) Reload(trigger string) (ReloadStatus, error) {
 			d.mu.Unlock()
 			d.recordReload(trigger, ReloadStatus{Generation: gen, OK: true, Changed: true, SetsOnly: true})
 			d.log.Info("sets updated without re-applying rules", "generation", gen, "trigger", trigger)
-			return d.Last(), nil
+			return nil
 		} else {
 			d.log.Warn("set update failed; applying the whole policy", "error", err)
 		}
 	}
-	err = d.apply(res, gen+1, trigger)
-	return d.Last(), err
+	return d.apply(res, gen+1, trigger)
 }
 
 // sameRules reports whether two policies differ at most in the members
@@ -557,6 +576,8 @@ type Status struct {
 	Sinks      []SinkStatus  `json:"sinks"`
 	// Records are the flow records' counters; nil when they are off.
 	Records *RecordStats `json:"records,omitempty"`
+	// Fleet is the fleet agent's status, in fleet mode only.
+	Fleet *fleet.Status `json:"fleet,omitempty"`
 }
 
 // SinkStatus is one event sink's counters: a sink that cannot write (a
@@ -600,6 +621,7 @@ func (d *Daemon) Status() Status {
 		Kernel: d.caps.String(), Table: d.nftConfig().Table, Reloads: d.reloads, Failures: d.failures,
 		LastReload: d.last,
 	}
+	s.Fleet = d.FleetStatus()
 	if d.current != nil {
 		p := d.current.Policy
 		s.Mode, s.Default, s.FailMode = p.Settings.Mode.String(), p.Settings.Default.String(), p.Settings.FailMode.String()

@@ -63,6 +63,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Error("identity map", "error", err)
 	}
 	go d.identityLoop(ctx)
+	d.runFleet(ctx)
 	if d.cfg.Identity.Feed != "" {
 		go d.followFeed(ctx, 500*time.Millisecond, d.identityChange)
 	}

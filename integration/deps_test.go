@@ -72,6 +72,8 @@ func TestImportRules(t *testing.T) {
 				bad = "inspect imports rules/ir only of septa outside itself"
 			case rel == "inspect/packet" && isOurs:
 				bad = "inspect/packet is a leaf"
+			case under(rel, "daemon/fleet") && isOurs && !under(irel, "daemon/fleet") && irel != "rules" && irel != "rules/ir":
+				bad = "daemon/fleet imports rules and rules/ir only of septa"
 			case isOurs && under(irel, "daemon") && !under(rel, "cmd") && !under(rel, "daemon") && !under(rel, "integration"):
 				bad = "only cmd imports daemon"
 			case isOurs && under(irel, "cmd"):

@@ -58,6 +58,6 @@ The policy is a directory of TOML files (default /etc/septa/policy.d).`,
 	root.SetErr(stderr)
 	root.AddCommand(newCheckCmd(), newShowCmd(), newVersionCmd(),
 		newStatusCmd(), newReloadCmd(), newApplyCmd(), newTopCmd(), newIdentityCmd(), newQuarantineCmd(), newFlushCmd(), newGenDocsCmd(), newFlowsCmd(), newAlertsCmd(), newReplayCmd(), newIDSCmd(),
-		newMapCmd(), newRecommendCmd())
+		newMapCmd(), newRecommendCmd(), newFleetCmd())
 	return root
 }
