@@ -78,6 +78,14 @@ func newStatusCmd() *cobra.Command {
 				}
 				fmt.Fprintf(tw, "events %s\t%d written, %d dropped, %d failed: %s\n", k.Name, k.Written, k.Dropped, k.Errors, state)
 			}
+			if f := s.Fleet; f != nil {
+				state := "ok"
+				if f.Error != "" {
+					state = fmt.Sprintf("revision %d REFUSED: %s", f.ErrorRevision, firstLine(f.Error))
+				}
+				fmt.Fprintf(tw, "fleet\thost %s, revision %d applied %s, %d hosts, %d remote sessions: %s\n",
+					f.Host, f.Revision, f.Applied.Format(time.RFC3339), f.Counters.Hosts, f.Counters.Sessions, state)
+			}
 			if r := s.Records; r != nil {
 				fmt.Fprintf(tw, "flow records\t%d written (%d joined with a decision), %d flow ends read, %d lost, %d late, %d rate-dropped; %d decisions waiting, %d expired, %d evicted\n",
 					r.Records, r.Joined, r.Ends, r.Lost, r.LateEnds, r.RateDropped, r.Pending, r.Expired, r.Evicted)
