@@ -63,6 +63,14 @@ type Reporter interface {
 	LoadErrors() []error
 }
 
+// MatchLimiter is implemented by engines that bound matches whose time
+// the input could otherwise make unbounded (a backtracking regular
+// expression): PCRETimeouts counts the matches given up on, each taken
+// as no match, since the engine was built.
+type MatchLimiter interface {
+	PCRETimeouts() uint64
+}
+
 // Closer is implemented by engines that hold resources to release when a
 // reload replaces them.
 type Closer interface {

@@ -79,6 +79,7 @@ func (e *Engine) newScratch() *Scratch {
 		sc.hits[b] = mpm.NewHits(maxPats)
 	}
 	sc.st.latinBuf = make([]byte, 0, 4096)
+	sc.st.timeouts = &e.pcreTimeouts
 	sc.thr.init()
 	return sc
 }

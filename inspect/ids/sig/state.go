@@ -1,6 +1,7 @@
 package sig
 
 import (
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/septa-fw/septa/inspect/ids"
@@ -22,6 +23,11 @@ type state struct {
 	budget      int
 	dotprefixed bool
 	latinBuf    []byte
+	// runes holds a buffer as Latin-1 runes for the backtracking pcre
+	// engine; timeouts counts its matches that timed out (the
+	// engine's, shared by its scratches).
+	runes    []rune
+	timeouts *atomic.Uint64
 }
 
 // maxBacktrack is the budget of content retries per signature.
