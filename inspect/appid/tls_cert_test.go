@@ -2,15 +2,9 @@ package appid
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha1"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -18,9 +12,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/septa-fw/septa/internal/testcert"
 )
 
-// testChain is a CA and a leaf it signed, generated per test run.
+// testChain is testcert's CA and leaf, generated per test run.
 type testChain struct {
 	leaf, ca []byte
 	cert     tls.Certificate
@@ -28,40 +23,11 @@ type testChain struct {
 
 func newTestChain(t testing.TB) testChain {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := testcert.New(time.Now().Add(-time.Hour), 2*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7),
-		Subject:      pkix.Name{Country: []string{"US"}, Organization: []string{"Septa Test CA"}, CommonName: "Septa Test Root"},
-		NotBefore:    now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	ca, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(ca)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		// The high bit is set: DER prepends a 0x00, which Suricata's
-		// serial shows.
-		SerialNumber: big.NewInt(0xA1B2C3D4),
-		Subject: pkix.Name{Country: []string{"US"}, Province: []string{"Oregon"}, Organization: []string{"Septa Test"},
-			OrganizationalUnit: []string{"Edge"}, CommonName: "shop.example"},
-		DNSNames:  []string{"shop.example"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-	}
-	leaf, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testChain{leaf: leaf, ca: ca, cert: tls.Certificate{Certificate: [][]byte{leaf, ca}, PrivateKey: key}}
+	return testChain{leaf: c.Certificate[0], ca: c.Certificate[1], cert: c}
 }
 
 // recordConn records what is written through it.

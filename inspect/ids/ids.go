@@ -231,6 +231,12 @@ type Flow struct {
 	// Stream is the engine's progress through each direction's stream
 	// (0: to server), so that it inspects new bytes only.
 	Stream [2]StreamProgress
+	// TLS is the server's certificate chain (TLS 1.2 and older), parsed
+	// once per flow when an engine needs it; TLSDone says the engine
+	// stopped looking (TLS holds the chain, or nil when the flow has
+	// none it can read).
+	TLS     *appid.TLSCerts
+	TLSDone bool
 }
 
 // StreamProgress is an engine's incremental inspection state for one

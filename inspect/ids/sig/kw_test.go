@@ -65,6 +65,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "reference", rule: h + `reference:url; sid:1;)`, want: `sid 1: keyword "reference": want SYSTEM,ID, have "url"`},
 		{name: "legacy modifier", rule: h + `content:"a"; pcre:"/b/"; http_uri; sid:1;)`, want: `sid 1: keyword "http_uri": must follow a content that is in no sticky buffer`},
 		{name: "tls.version", rule: h + `tls.version:2.0; sid:1;)`, want: `sid 1: keyword "tls.version": bad version "2.0"`},
+		{name: "tls.subject empty", rule: h + `tls.subject:""; sid:1;)`, want: `sid 1: keyword "tls.subject": empty value`},
+		{name: "tls.issuerdn quote", rule: h + `tls.issuerdn:"CN=x; sid:1;)`, want: `sid 1: keyword "tls.issuerdn": unterminated quote`},
 		{name: "value required", rule: h + `content; sid:1;)`, want: `sid 1: keyword "content": value required`},
 		{name: "no value", rule: h + `nocase:1; sid:1;)`, want: `sid 1: keyword "nocase": takes no value`},
 	}
