@@ -115,6 +115,11 @@ func setupPcre(p *parser, v string) error {
 		}
 		pc.bt = bt
 	}
+	if haveBuf && buf == BufHTTPResponseBody && p.cur != nil && p.cur.buf == BufFileData {
+		// Suricata inspects http_server_body (Q) in the file.data
+		// buffer: after file.data, Q names the same buffer.
+		buf = BufFileData
+	}
 	if haveBuf {
 		if pc.relative && (p.lastList == nil || p.lastList.buf != buf) {
 			// Relative to a match in another buffer: Suricata

@@ -193,3 +193,16 @@ func TestPcreBacktrackInputBound(t *testing.T) {
 		t.Error("matched beyond the bound")
 	}
 }
+
+// TestPcreResponseBodyInFileData: after file.data, the Q flag names the
+// same buffer (Suricata inspects http_server_body there), so a relative
+// pcre with Q follows a file.data content.
+func TestPcreResponseBodyInFileData(t *testing.T) {
+	s, err := Parse(`alert http any any -> any any (msg:"t"; file_data; content:"<label"; pcre:"/^\d{5}/QR"; sid:1;)`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.lists) != 1 || s.lists[0].buf != BufFileData || len(s.lists[0].steps) != 2 {
+		t.Fatalf("lists: %+v", s.lists)
+	}
+}
