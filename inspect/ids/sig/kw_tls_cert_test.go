@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/septa-fw/septa/inspect/appid"
+	"github.com/septa-fw/septa/inspect/ids"
 )
 
 // TestTLSCertsOnDemand: the chain is parsed into the flow state (once:
@@ -49,5 +50,39 @@ func TestTLSCertsOnDemand(t *testing.T) {
 				t.Fatalf("chain not parsed: %+v", first)
 			}
 		})
+	}
+}
+
+// TestTLSCertsNoAllocs: once a flow's chain is parsed, inspecting its
+// packets with the certificate signatures allocates nothing.
+func TestTLSCertsNoAllocs(t *testing.T) {
+	rules, input, _ := readCase(t, "../testdata/tls-cert")
+	res := &LoadResult{}
+	if err := Load("test.rules", strings.NewReader(rules), LoadOptions{}, res); err != nil || len(res.Errors) > 0 {
+		t.Fatal(err, res.Errors)
+	}
+	e, err := Build(res.Sigs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, flows := replay(e, input)
+	var last *testPacket
+	for i := range input {
+		if input[i].pkt.SrcPort == 443 && len(input[i].payload) > 0 {
+			last = &input[i]
+		}
+	}
+	for key, f := range flows {
+		if f.state.TLS == nil {
+			t.Fatal("chain not parsed")
+		}
+		in := &ids.Input{Packet: &last.pkt, Key: key, Dir: ids.ToClient, Established: true, App: f.app, Info: &f.info,
+			Stream: [2][]byte{f.contiguous(0), f.contiguous(1)}, Flow: &f.state}
+		sc := e.NewScratch()
+		var r ids.Result
+		e.Inspect(in, sc, &r)
+		if n := testing.AllocsPerRun(100, func() { e.Inspect(in, sc, &r) }); n != 0 {
+			t.Errorf("Inspect allocates %v times per packet", n)
+		}
 	}
 }
