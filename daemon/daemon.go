@@ -381,6 +381,9 @@ type IDSStatus struct {
 	Alerts uint64 `json:"alerts"`
 	// Inspected counts packets the engine inspected.
 	Inspected uint64 `json:"inspected_packets"`
+	// PCRETimeouts counts backtracking pcre matches the engine gave up
+	// on (each taken as no match) since it was built.
+	PCRETimeouts uint64 `json:"pcre_timeouts"`
 }
 
 // IDS reports the signature engine in force, or nil when the policy has
@@ -393,6 +396,9 @@ func (d *Daemon) IDS() *IDSStatus {
 		return nil
 	}
 	out := *st
+	if l, ok := d.ids.Load().Engine.(ids.MatchLimiter); ok {
+		out.PCRETimeouts = l.PCRETimeouts()
+	}
 	for _, w := range d.workers {
 		out.Alerts += w.Stats.Alerts.Load()
 		out.Inspected += w.Stats.IDSPackets.Load()

@@ -19,6 +19,7 @@ import (
 
 const idsSignatures = `alert http any any -> $HOME_NET any (msg:"SEPTA-TEST traversal in URI"; flow:established,to_server; http.uri; content:"../"; sid:9000001; rev:1;)
 drop http any any -> $HOME_NET any (msg:"SEPTA-TEST shell in URI"; flow:established,to_server; http.uri; content:"/bin/sh"; nocase; sid:9000002; rev:1;)
+alert http any any -> $HOME_NET any (msg:"SEPTA-TEST backtracking pcre"; flow:established,to_server; http.uri; content:"/slow?"; pcre:"/^\/slow\?(?=a)(a|aa)+$/"; sid:9000003; rev:1;)
 `
 
 func idsPolicy(mode, rulesFile string) string {
@@ -135,10 +136,31 @@ func TestIPS(t *testing.T) {
 				Inspected      uint64 `json:"inspected_packets"`
 			}
 			jsonOut(t, out, &st)
-			if st.Loaded != 2 || st.Failed != 0 || st.Alerts == 0 || st.Inspected == 0 {
-				t.Errorf("ids stats %+v: want 2 loaded, alerts and inspected packets", st)
+			if st.Loaded != 3 || st.Failed != 0 || st.Alerts == 0 || st.Inspected == 0 {
+				t.Errorf("ids stats %+v: want 3 loaded, alerts and inspected packets", st)
 			}
 			if mode != "prevent" {
+				// A URI that makes the backtracking pcre of sid 9000003
+				// exponential: the match is given up (no alert), the
+				// request passes, and ids stats counts the timeout.
+				if err := get("/slow?" + strings.Repeat("a", 64) + "!"); err != nil {
+					t.Fatalf("the request with a slow pcre: %v", err)
+				}
+				out, err := sd.run("ids", "stats", "--json")
+				if err != nil {
+					t.Fatalf("septa ids stats: %v: %s", err, out)
+				}
+				var st struct {
+					Timeouts uint64 `json:"pcre_timeouts"`
+				}
+				jsonOut(t, out, &st)
+				if st.Timeouts == 0 {
+					t.Errorf("ids stats: no pcre timeout counted:\n%s", out)
+				}
+				out, _ = sd.run("alerts", "--json")
+				if strings.Contains(out, `9000003`) {
+					t.Errorf("a pcre that timed out alerted:\n%s", out)
+				}
 				return
 			}
 			// The rule quarantines the attacker: the kernel drops its next

@@ -29,6 +29,7 @@ func newIDSCmd() *cobra.Command {
 			fmt.Fprintf(w, "engine      %s, built %s in %s from %d files\n", st.Engine, st.Built.Format(time.RFC3339), st.BuildTime.Round(time.Millisecond), len(st.Files))
 			fmt.Fprintf(w, "signatures  %d loaded, %d skipped (failed to parse), %d that can never match\n", st.Loaded, st.Failed, st.Inert)
 			fmt.Fprintf(w, "traffic     %d packets inspected, %d alerts\n", st.Inspected, st.Alerts)
+			fmt.Fprintf(w, "pcre        %d backtracking matches timed out (taken as no match)\n", st.PCRETimeouts)
 			for _, e := range st.Errors {
 				fmt.Fprintln(w, "skipped:", e)
 			}

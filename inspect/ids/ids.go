@@ -63,6 +63,14 @@ type Reporter interface {
 	LoadErrors() []error
 }
 
+// MatchLimiter is implemented by engines that bound matches whose time
+// the input could otherwise make unbounded (a backtracking regular
+// expression): PCRETimeouts counts the matches given up on, each taken
+// as no match, since the engine was built.
+type MatchLimiter interface {
+	PCRETimeouts() uint64
+}
+
 // Closer is implemented by engines that hold resources to release when a
 // reload replaces them.
 type Closer interface {
@@ -223,6 +231,12 @@ type Flow struct {
 	// Stream is the engine's progress through each direction's stream
 	// (0: to server), so that it inspects new bytes only.
 	Stream [2]StreamProgress
+	// TLS is the server's certificate chain (TLS 1.2 and older), parsed
+	// once per flow when an engine needs it; TLSDone says the engine
+	// stopped looking (TLS holds the chain, or nil when the flow has
+	// none it can read).
+	TLS     *appid.TLSCerts
+	TLSDone bool
 }
 
 // StreamProgress is an engine's incremental inspection state for one

@@ -167,3 +167,60 @@ alert tcp any any -> any any (msg:"e"; flowbits:isset,x; content:"Accept"; nocas
 		t.Errorf("Inspect allocates %v times per packet", n)
 	}
 }
+
+// BenchmarkPCRE compares one pcre step on the two engines: the same
+// pattern compiled with Go's regexp and with the backtracking fallback
+// (which septa uses only for patterns Go's cannot express), and two
+// patterns that need the fallback, over the 348-byte http-get request.
+// "end" variants report where the match ends (a relative match follows).
+func BenchmarkPCRE(b *testing.B) {
+	payload := []byte(benchRequests[0].payload)
+	re2 := func(p string) *pcre {
+		re, err := compileRE2(p, "i", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &pcre{re: re}
+	}
+	bt := func(p string) *pcre {
+		re, err := compileBacktrack(p, "i", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &pcre{bt: re}
+	}
+	const same = `rv:\d+\.\d+\) gecko`
+	cases := []struct {
+		name string
+		pc   *pcre
+		end  bool
+	}{
+		{"re2", re2(same), false},
+		{"re2-end", re2(same), true},
+		{"backtrack", bt(same), false},
+		{"backtrack-end", bt(same), true},
+		{"backtrack-backreference", bt(`(\w)\1{2}`), false},
+		{"backtrack-lookahead", bt(`accept-language: (?=en)[a-z]{2}-`), false},
+		{"backtrack-miss", bt(`cookie: sid=(\w)\1{3}`), false},
+	}
+	rest := []step{&content{pat: []byte(" "), relative: true, offsetVar: -1, depthVar: -1, distanceVar: -1, withinVar: -1}}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			e, _ := Build(nil)
+			sc := e.newScratch()
+			var r []step
+			if c.end {
+				r = rest
+			}
+			want := c.name != "backtrack-miss"
+			if got := c.pc.eval(&sc.st, payload, 0, r); got != want {
+				b.Fatalf("match %v, want %v", got, want)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(payload)))
+			for b.Loop() {
+				c.pc.eval(&sc.st, payload, 0, r)
+			}
+		})
+	}
+}

@@ -68,7 +68,24 @@ func (sc *Scratch) build(b Buffer) ([]byte, bool) {
 			return proto, len(proto) > 0
 		}
 		return soft, len(soft) > 0
-	case BufTLSCertSubject, BufTLSCertIssuer, BufTLSCerts, BufTLSCertSerial, BufJA3String, BufJA3SHash, BufBase64Data, BufHTTPHeaderRaw:
+	case BufTLSCertSubject, BufTLSCertIssuer, BufTLSCertSerial, BufTLSCertFingerprint:
+		c := sc.st.tlsCerts()
+		if c == nil {
+			return nil, false
+		}
+		switch b {
+		case BufTLSCertSubject:
+			return c.Subject, true
+		case BufTLSCertIssuer:
+			return c.Issuer, true
+		case BufTLSCertSerial:
+			return c.Serial, true
+		}
+		return c.Fingerprint, true
+	case BufTLSCerts:
+		// A multi-buffer: see Scratch.certs.
+		return nil, false
+	case BufJA3String, BufJA3SHash, BufBase64Data, BufHTTPHeaderRaw:
 		return nil, false
 	}
 	// HTTP.

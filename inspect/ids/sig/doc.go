@@ -18,8 +18,15 @@
 //     candidates in id order with the whole option chain, using
 //     per-worker Scratch.
 //
+// pcre runs on Go's regexp where the pattern allows and on regexp2, a
+// backtracking engine bounded by a timeout and an input cap, otherwise
+// (pcre_backtrack.go). The TLS certificate buffers come from the
+// server's Certificate message, parsed once per flow into ids.Flow
+// (state.go).
+//
 // The engine registers as the ids plugin "signature".
 //
-// It imports the standard library, inspect/ids, inspect/packet,
-// inspect/appid and its own internal packages.
+// It imports the standard library, github.com/dlclark/regexp2/v2,
+// inspect/ids, inspect/packet, inspect/appid and its own internal
+// packages.
 package sig

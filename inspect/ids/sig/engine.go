@@ -35,6 +35,9 @@ type Engine struct {
 	// maxPayloadPat is the longest payload fast pattern: an incremental
 	// stream scan starts this many bytes less one before the new data.
 	maxPayloadPat int
+	// pcreTimeouts counts backtracking pcre matches that ran over their
+	// timeout (pcre_backtrack.go), over all scratches.
+	pcreTimeouts atomic.Uint64
 }
 
 // Stats describe a built engine.
@@ -71,6 +74,13 @@ func (e *Engine) Stats() Stats { return e.stats }
 func (e *Engine) SignatureStats() (loaded, failed, inert int) {
 	return e.stats.Loaded, e.stats.Failed, e.stats.Inert
 }
+
+var _ ids.MatchLimiter = (*Engine)(nil)
+
+// PCRETimeouts implements ids.MatchLimiter: the backtracking pcre
+// matches that ran over their timeout since the engine was built (each
+// counted as no match).
+func (e *Engine) PCRETimeouts() uint64 { return e.pcreTimeouts.Load() }
 
 // Validate implements ids.Validator: a built engine is valid.
 func (e *Engine) Validate() error { return nil }

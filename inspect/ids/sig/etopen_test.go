@@ -61,7 +61,7 @@ func TestETOpenParse(t *testing.T) {
 	ok := len(res.Sigs)
 	share := float64(ok) / float64(total) * 100
 	var b strings.Builder
-	fmt.Fprintf(&b, "ET Open: %d of %d enabled rules parse (%.2f %%), %d fail\n", ok, total, share, len(res.Errors))
+	fmt.Fprintf(&b, "ET Open: %d of %d enabled rules parse (%.3f %%), %d fail\n", ok, total, share, len(res.Errors))
 	for _, rc := range res.FailuresByReason() {
 		fmt.Fprintf(&b, "  %6d  %s\n", rc.Count, rc.Reason)
 	}
@@ -71,6 +71,17 @@ func TestETOpenParse(t *testing.T) {
 			inert[k]++
 		}
 	}
+	certs, inertSigs := 0, 0
+	for _, s := range res.Sigs {
+		if len(s.Inert) > 0 {
+			inertSigs++
+		}
+		if usesCertificate(s) {
+			certs++
+		}
+	}
+	fmt.Fprintf(&b, "%d load and can match (%.3f %% of all); %d use the TLS certificate buffers or keywords\n",
+		ok-inertSigs, float64(ok-inertSigs)/float64(total)*100, certs)
 	fmt.Fprintf(&b, "parsed but inert (never match), by keyword:\n")
 	for _, k := range sortedKeys(inert) {
 		fmt.Fprintf(&b, "  %6d  %s\n", inert[k], k)
@@ -103,4 +114,20 @@ func sortedKeys(m map[string]int) []string {
 		return out[i] < out[j]
 	})
 	return out
+}
+
+// usesCertificate reports whether s inspects the server certificate.
+func usesCertificate(s *Signature) bool {
+	for _, l := range s.lists {
+		switch l.buf {
+		case BufTLSCerts, BufTLSCertSubject, BufTLSCertIssuer, BufTLSCertSerial, BufTLSCertFingerprint:
+			return true
+		}
+	}
+	for _, c := range s.checks {
+		if _, ok := c.(*tlsCertField); ok {
+			return true
+		}
+	}
+	return false
 }

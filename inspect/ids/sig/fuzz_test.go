@@ -74,3 +74,35 @@ func FuzzMatch(f *testing.F) {
 		e.Inspect(in, sc, &r)
 	})
 }
+
+// FuzzPCRE: translating and compiling any pattern never panics, and
+// where both Go's regexp and the backtracking engine compile it, the two
+// agree on whether it matches the input (when the backtracking engine
+// finishes in time). (Patterns PCRE itself rejects, "{2}" with nothing to
+// repeat, may compile on one only.)
+func FuzzPCRE(f *testing.F) {
+	for _, s := range []string{`a.c`, `(["'])[a-z]+\1`, `user=(?!admin)`, `\x41{1001}`, `[[:alpha:]]+\d`, `\Qa.b\E`, `(?i)abc$`, `^a\Z`, `[^\]]x`, `\h+\R`, `(?P<n>x)(?P=n)`, `\0101`, `(?>a+)b`, `a++`, `\x{e9}|\x2`} {
+		f.Add(s, "xabc aa 'q' A\n\xe9")
+	}
+	f.Fuzz(func(t *testing.T, pat, input string) {
+		for _, flags := range []string{"", "is", "m"} {
+			re, err := compileRE2(pat, flags, false)
+			bt, berr := compileBacktrack(pat, flags, false)
+			if err != nil || berr != nil {
+				continue
+			}
+			var st state
+			end, ok := st.backtrackMatch(bt, []byte(input), false)
+			if !ok {
+				continue
+			}
+			text := []byte(input)
+			if l, changed := st.latin1(text); changed {
+				text = l
+			}
+			if got, want := end >= 0, re.Match(text); got != want {
+				t.Fatalf("(?%s)%q on %q: backtracking %v, Go %v", flags, pat, input, got, want)
+			}
+		}
+	})
+}

@@ -16,7 +16,6 @@ func init() {
 		{"tls.cert_chain_len", "certificate chain length (not evaluated)"},
 		{"ssl_state", "TLS handshake state (not evaluated)"},
 		{"ssl_version", "TLS version (not evaluated)"},
-		{"tls.fingerprint", "certificate fingerprint (not evaluated)"},
 		{"tls.store", "store certificates (not evaluated)"},
 		{"filestore", "store files (not evaluated)"},
 		{"filemagic", "file magic (not evaluated)"},
@@ -40,8 +39,6 @@ func init() {
 		{"window", "TCP window (not evaluated)"},
 		{"icmp_id", "ICMP id (not evaluated)"},
 		{"icmp_seq", "ICMP sequence (not evaluated)"},
-		{"tls.subject", "certificate subject, old form (not evaluated)"},
-		{"tls.issuerdn", "certificate issuer, old form (not evaluated)"},
 		{"sameip", "source equals destination (not evaluated)"},
 	} {
 		name := k.name

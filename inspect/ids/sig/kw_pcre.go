@@ -5,19 +5,49 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/dlclark/regexp2/v2"
 )
 
 func init() {
-	register(&keyword{name: "pcre", doc: "match a regular expression \"/re/flags\" (! to negate); Go regexp syntax after translating PCRE's, bytes read as Latin-1", setup: setupPcre})
+	register(&keyword{name: "pcre", doc: "match a regular expression \"/re/flags\" (! to negate): Go's regexp (RE2) after translating PCRE's syntax, a bounded backtracking engine for lookaround and backreferences; bytes read as Latin-1", setup: setupPcre})
 }
 
 // pcre is a regular expression match. Go's regexp reads UTF-8, so the
 // pattern and the inspected bytes are both read as Latin-1 (each byte one
 // rune): \xff then means the byte 0xff, as in PCRE without UTF mode.
 type pcre struct {
+	// re is Go's regexp (RE2: linear time), used whenever the pattern
+	// compiles there; bt the backtracking fallback otherwise.
 	re       *regexp.Regexp
+	bt       *regexp2.Regexp
 	neg      bool
 	relative bool
+}
+
+// compileRE2 compiles a PCRE pattern (x flag applied) with Go's regexp.
+func compileRE2(pat, flags string, anchored bool) (*regexp.Regexp, error) {
+	goPat, err := translatePCRE(pat, false)
+	if err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(withFlags(goPat, flags, anchored))
+	if err != nil {
+		return nil, errf("go regexp: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	return re, nil
+}
+
+// withFlags applies the A flag and the inline flags to a translated
+// pattern.
+func withFlags(p, flags string, anchored bool) string {
+	if anchored {
+		p = `\A(?:` + p + `)`
+	}
+	if flags != "" {
+		p = "(?" + flags + ")" + p
+	}
+	return p
 }
 
 func setupPcre(p *parser, v string) error {
@@ -73,21 +103,23 @@ func setupPcre(p *parser, v string) error {
 	if extended {
 		pat = stripExtended(pat)
 	}
-	goPat, err := translatePCRE(pat)
-	if err != nil {
-		return err
+	re, goErr := compileRE2(pat, goFlags.String(), anchored)
+	if goErr == nil {
+		pc.re = re
+	} else {
+		// Go's regexp cannot express it: the backtracking engine,
+		// bounded (pcre_backtrack.go), or the rule is rejected.
+		bt, err := compileBacktrack(pat, goFlags.String(), anchored)
+		if err != nil {
+			return errf("%v; backtracking engine: %v", goErr, err)
+		}
+		pc.bt = bt
 	}
-	if anchored {
-		goPat = `\A(?:` + goPat + `)`
+	if haveBuf && buf == BufHTTPResponseBody && p.cur != nil && p.cur.buf == BufFileData {
+		// Suricata inspects http_server_body (Q) in the file.data
+		// buffer: after file.data, Q names the same buffer.
+		buf = BufFileData
 	}
-	if goFlags.Len() > 0 {
-		goPat = "(?" + goFlags.String() + ")" + goPat
-	}
-	re, err := regexp.Compile(goPat)
-	if err != nil {
-		return errf("go regexp: %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
-	}
-	pc.re = re
 	if haveBuf {
 		if pc.relative && (p.lastList == nil || p.lastList.buf != buf) {
 			// Relative to a match in another buffer: Suricata
@@ -169,8 +201,11 @@ func stripExtended(s string) string {
 // translatePCRE rewrites the PCRE constructs Go's syntax spells
 // differently and rejects those Go's regexp (RE2, linear time by design)
 // cannot express: lookaround, backreferences, atomic groups, possessive
-// quantifiers, \G, \K.
-func translatePCRE(s string) (string, error) {
+// quantifiers, \G, \K. With backtrack it writes for the fallback
+// engine instead (regexp2 in its RE2 mode, see pcre_backtrack.go), which
+// reads those constructs as PCRE does and has no repeat limit; only \K
+// is still rejected.
+func translatePCRE(s string, backtrack bool) (string, error) {
 	var b outBuf
 	inClass := false
 	// Atom tracking, for rewriting repeat counts over Go's limit: atom
@@ -224,8 +259,47 @@ func translatePCRE(s string) (string, error) {
 			i++
 			escaped = true
 			switch {
+			case n >= '1' && n <= '9' && !inClass && backtrack:
+				// A backreference; delimited, so that a digit after
+				// it stays a literal.
+				b.WriteString(`(?:\`)
+				b.WriteByte(n)
+				b.WriteByte(')')
 			case n >= '1' && n <= '9' && !inClass:
 				return "", errf("backreference \\%c is not supported by Go regexp", n)
+			case n == 'g' && !inClass && backtrack:
+				// \gN, \g{N}: the backreference \N (relative
+				// and named forms are left to the engine, which
+				// rejects them).
+				j := i + 1
+				brace := j < len(s) && s[j] == '{'
+				if brace {
+					j++
+				}
+				k := j
+				for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+					k++
+				}
+				if k == j || brace && (k >= len(s) || s[k] != '}') {
+					return "", errf("\\g: only the numbered backreferences \\gN and \\g{N} are supported")
+				}
+				b.WriteString(`(?:\` + s[j:k] + `)`)
+				i = k - 1
+				if brace {
+					i = k
+				}
+			case (n == 'b' || n == 'B') && !inClass && backtrack:
+				// regexp2's word boundaries use Unicode word
+				// characters even in its RE2 mode; PCRE's (no UCP)
+				// are ASCII, as Go's.
+				const w = `[0-9A-Za-z_]`
+				if n == 'b' {
+					b.WriteString(`(?:(?<=` + w + `)(?!` + w + `)|(?<!` + w + `)(?=` + w + `))`)
+				} else {
+					b.WriteString(`(?:(?<=` + w + `)(?=` + w + `)|(?<!` + w + `)(?!` + w + `))`)
+				}
+			case n == 'G' && backtrack:
+				b.WriteString(`\G`)
 			case n == 'Z':
 				b.WriteString(`(?:\n?\z)`)
 			case n == 'z' || n == 'A' || n == 'b' || n == 'B':
@@ -243,6 +317,8 @@ func translatePCRE(s string) (string, error) {
 				b.WriteString(`\x1b`)
 			case n == 'R':
 				b.WriteString(`(?:\r\n|\n|\r)`)
+			case n == 'K' && backtrack:
+				return "", errf("\\K is not supported")
 			case n == 'G', n == 'K':
 				return "", errf("\\%c is not supported by Go regexp", n)
 			case n == '0':
@@ -277,13 +353,18 @@ func translatePCRE(s string) (string, error) {
 					if end := strings.IndexByte(s[j:], '}'); end > 0 {
 						j += end + 1
 					}
-				} else {
-					for j < len(s) && j < i+3 && unhex(s[j]) >= 0 {
-						j++
-					}
+					b.WriteString(`\x`)
+					b.WriteString(s[i+1 : j])
+					i = j - 1
+					continue
 				}
-				b.WriteString(`\x`)
-				b.WriteString(s[i+1 : j])
+				// \xH, \xHH and a bare \x (0): Go wants two digits.
+				v := 0
+				for j < len(s) && j < i+3 && unhex(s[j]) >= 0 {
+					v = v*16 + unhex(s[j])
+					j++
+				}
+				b.WriteString(`\x{` + strconv.FormatInt(int64(v), 16) + `}`)
 				i = j - 1
 			case n >= utf8.RuneSelf:
 				b.WriteRune(rune(n))
@@ -305,11 +386,13 @@ func translatePCRE(s string) (string, error) {
 				continue
 			} else if c == '[' && i+1 < len(s) && s[i+1] == ':' {
 				end := strings.Index(s[i:], ":]")
-				if end > 0 {
+				if end >= 2 && isPOSIXClassName(s[i+2:i+end]) {
 					b.WriteString(s[i : i+end+2])
 					i += end + 1
 					continue
 				}
+				b.WriteString(`\[`)
+				continue
 			}
 			b.WriteByte(c)
 			continue
@@ -329,11 +412,11 @@ func translatePCRE(s string) (string, error) {
 			}
 			continue
 		case '(':
-			if strings.HasPrefix(s[i:], "(?=") || strings.HasPrefix(s[i:], "(?!") ||
-				strings.HasPrefix(s[i:], "(?<=") || strings.HasPrefix(s[i:], "(?<!") {
+			if !backtrack && (strings.HasPrefix(s[i:], "(?=") || strings.HasPrefix(s[i:], "(?!") ||
+				strings.HasPrefix(s[i:], "(?<=") || strings.HasPrefix(s[i:], "(?<!")) {
 				return "", errf("lookaround %s is not supported by Go regexp", s[i:i+3])
 			}
-			if strings.HasPrefix(s[i:], "(?>") {
+			if !backtrack && strings.HasPrefix(s[i:], "(?>") {
 				return "", errf("atomic group (?> is not supported by Go regexp")
 			}
 			if strings.HasPrefix(s[i:], "(?#") {
@@ -347,7 +430,7 @@ func translatePCRE(s string) (string, error) {
 				continue
 			}
 		case '+', '*', '?', '}':
-			if i+1 < len(s) && s[i+1] == '+' {
+			if i+1 < len(s) && s[i+1] == '+' && !backtrack {
 				return "", errf("possessive quantifier %c+ is not supported by Go regexp", c)
 			}
 		case '{':
@@ -359,7 +442,10 @@ func translatePCRE(s string) (string, error) {
 				continue
 			}
 			q := s[i+1 : i+end]
-			if lo, hi, ok := quantBounds(q); ok && (lo > maxRepeat || hi > maxRepeat) {
+			if lo, hi, ok := quantBounds(q); !ok || lo > maxPCRERepeat || hi > maxPCRERepeat {
+				return "", errf("repeat count {%s} is over PCRE's limit of %d", q, maxPCRERepeat)
+			}
+			if lo, hi, ok := quantBounds(q); ok && !backtrack && (lo > maxRepeat || hi > maxRepeat) {
 				if atom < 0 {
 					return "", errf("repeat count {%s} is over Go regexp's limit of %d", q, maxRepeat)
 				}
@@ -376,11 +462,32 @@ func translatePCRE(s string) (string, error) {
 				track = false
 				continue
 			}
+			// Written with its numbers normalized: PCRE reads {00}
+			// as zero repeats, Go as a literal.
+			lo, hi, _ := quantBounds(q)
+			if i+end+1 < len(s) && s[i+end+1] == '+' && !backtrack {
+				return "", errf("possessive quantifier }+ is not supported by Go regexp")
+			}
+			b.WriteString("{" + strconv.Itoa(lo))
+			switch {
+			case hi < 0:
+				b.WriteString(",")
+			case hi != lo:
+				b.WriteString("," + strconv.Itoa(hi))
+			}
+			b.WriteString("}")
+			i += end
+			track = false
+			continue
 		}
 		b.WriteByte(c)
 	}
 	return b.String(), nil
 }
+
+// maxPCRERepeat is PCRE's largest repeat count ("number too big in {}
+// quantifier" beyond).
+const maxPCRERepeat = 65535
 
 // maxRepeat is Go regexp's largest repeat count.
 const maxRepeat = 1000
@@ -420,6 +527,21 @@ func (o *outBuf) WriteString(s string)   { o.b = append(o.b, s...) }
 func (o *outBuf) WriteRune(r rune)       { o.b = utf8.AppendRune(o.b, r) }
 func (o *outBuf) Len() int               { return len(o.b) }
 func (o *outBuf) String() string         { return string(o.b) }
+
+// isPOSIXClassName reports whether [:name:] is a POSIX class (a name,
+// negated with ^); anything else between [: and :] is literal.
+func isPOSIXClassName(n string) bool {
+	n = strings.TrimPrefix(n, "^")
+	if n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < 'a' || n[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
@@ -472,6 +594,19 @@ func (pc *pcre) eval(st *state, buf []byte, cur int, rest []step) bool {
 	}
 	sub := buf[start:]
 	needEnd := !pc.neg && len(rest) > 0 && dependsOnCursor(rest[0])
+	if pc.bt != nil {
+		end, ok := st.backtrackMatch(pc.bt, sub, needEnd)
+		if !ok {
+			return false // timed out: the signature does not match
+		}
+		if (end >= 0) == pc.neg {
+			return false
+		}
+		if needEnd {
+			return st.evalSteps(buf, start+end, rest)
+		}
+		return st.evalSteps(buf, cur, rest)
+	}
 	if text, ok := st.latin1(sub); ok {
 		sub = text
 	}

@@ -79,6 +79,7 @@ func (e *Engine) newScratch() *Scratch {
 		sc.hits[b] = mpm.NewHits(maxPats)
 	}
 	sc.st.latinBuf = make([]byte, 0, 4096)
+	sc.st.timeouts = &e.pcreTimeouts
 	sc.thr.init()
 	return sc
 }
@@ -234,6 +235,14 @@ func (e *Engine) prefilterPort(sc *Scratch, pg *portGroup) {
 			continue
 		}
 		h := sc.hits[b]
+		if b == BufTLSCerts {
+			for _, c := range sc.certs() {
+				h.Reset()
+				bm.m.Scan(c, h)
+				sc.addHits(bm, h)
+			}
+			continue
+		}
 		if b != BufPayload {
 			if buf, ok := sc.buffer(b); ok {
 				h.Reset()
@@ -356,6 +365,16 @@ func (sc *Scratch) matchList(s *Signature, l *list) bool {
 		if p.Proto == packet.ProtoTCP && s.Proto != ProtoTCPPkt && !s.pktOnly {
 			if b := sc.stream(); len(b) > 0 {
 				return st.evalSteps(b, 0, l.steps)
+			}
+		}
+		return false
+	}
+	if l.buf == BufTLSCerts {
+		// Each certificate is a buffer of its own (Suricata's
+		// multi-buffer matching): the list matches if it matches one.
+		for _, c := range sc.certs() {
+			if st.evalSteps(c, 0, l.steps) {
+				return true
 			}
 		}
 		return false

@@ -1,8 +1,10 @@
 package sig
 
 import (
+	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/septa-fw/septa/inspect/appid"
 	"github.com/septa-fw/septa/inspect/ids"
 	"github.com/septa-fw/septa/inspect/packet"
 )
@@ -22,6 +24,14 @@ type state struct {
 	budget      int
 	dotprefixed bool
 	latinBuf    []byte
+	// runes holds a buffer as Latin-1 runes for the backtracking pcre
+	// engine; timeouts counts its matches that timed out (the
+	// engine's, shared by its scratches).
+	runes    []rune
+	timeouts *atomic.Uint64
+	// certBuf and certList are TLSCertChain's work space.
+	certBuf  []byte
+	certList [][]byte
 }
 
 // maxBacktrack is the budget of content retries per signature.
@@ -59,4 +69,44 @@ func (st *state) latin1(b []byte) ([]byte, bool) {
 	}
 	st.latinBuf = out
 	return out, true
+}
+
+// tlsCerts returns the server's certificate chain of the packet's TLS
+// flow, for a packet to the client: found in the server's stream and
+// parsed once per flow (kept in the flow state), so crypto/x509 runs
+// only for flows whose signatures ask for a certificate buffer, once.
+// nil until the Certificate message is whole in the stream, and for
+// TLS 1.3 (which encrypts it).
+func (st *state) tlsCerts() *appid.TLSCerts {
+	f := st.flow
+	if st.toServer || st.in.App != appid.TLS || f == nil {
+		return nil
+	}
+	if f.TLSDone {
+		return f.TLS
+	}
+	certs, buf, r := appid.TLSCertChain(st.in.Stream[1], st.certBuf, st.certList)
+	st.certBuf, st.certList = buf, certs
+	switch r {
+	case appid.More:
+		return nil
+	case appid.No:
+		f.TLSDone = true
+		return nil
+	}
+	f.TLSDone = true
+	c, err := appid.ParseTLSCerts(certs)
+	if err != nil {
+		return nil // a chain septa cannot parse: no certificate buffers
+	}
+	f.TLS = c
+	return c
+}
+
+// certs returns the certificates of the tls.certs multi-buffer.
+func (sc *Scratch) certs() [][]byte {
+	if c := sc.st.tlsCerts(); c != nil {
+		return c.DER
+	}
+	return nil
 }

@@ -184,6 +184,13 @@ func runCase(t *testing.T, rules string, input []testPacket) map[uint32]int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	got, _ := replay(e, input)
+	return got
+}
+
+// replay runs input through e and returns the alert count per sid and
+// the flows.
+func replay(e *Engine, input []testPacket) (map[uint32]int, map[packet.FlowKey]*testFlow) {
 	sc := e.NewScratch()
 	flows := map[packet.FlowKey]*testFlow{}
 	got := map[uint32]int{}
@@ -265,7 +272,7 @@ func runCase(t *testing.T, rules string, input []testPacket) map[uint32]int {
 			got[a.SID]++
 		}
 	}
-	return got
+	return got, flows
 }
 
 func readCase(t *testing.T, dir string) (string, []testPacket, map[uint32]int) {
