@@ -194,7 +194,12 @@ type Worker struct {
 	pool  *bufPool
 	pkt   packet.Packet
 	in    appid.Input
-	info  appid.Info
+	// info is what app-ID extracted from the flow whose key is infoKey
+	// (infoSet), the last one identified: flows interleave, so whoever
+	// reads it checks that it is theirs (infoOf).
+	info    appid.Info
+	infoKey packet.FlowKey
+	infoSet bool
 	// The signature engine's per-worker state, for the engine it was made
 	// by (a reload makes a new one).
 	scratch ids.Scratch
@@ -465,8 +470,8 @@ func (w *Worker) track(f *flow, dir int) (evasive bool) {
 	return false
 }
 
-// identify runs app-ID over what the streams hold.
-func (w *Worker) identify(f *flow) {
+// appID runs app-ID over what the flow's streams hold, into w.info.
+func (w *Worker) appID(f *flow) appid.Result {
 	// The input lives in the worker: detectors are called through
 	// function values, so a local would escape to the heap per packet.
 	in := &w.in
@@ -475,8 +480,26 @@ func (w *Worker) identify(f *flow) {
 		in.Transport = appid.UDP
 	}
 	in.ServerPort = f.serverPort()
+	w.infoKey, w.infoSet = f.key, true
 	// Identify clears every field of the Info but its scratch space.
-	switch appid.Identify(in, &w.info) {
+	return appid.Identify(in, &w.info)
+}
+
+// infoOf returns what app-ID extracted from f (its host, SNI, ...): the
+// worker's info if it is f's, else extracted again from f's streams, else
+// (the streams are gone) only f's app.
+func (w *Worker) infoOf(f *flow) *appid.Info {
+	if !w.infoSet || w.infoKey != f.key || w.info.App != f.app {
+		if f.app == appid.Unknown || w.appID(f) != appid.Yes || w.info.App != f.app {
+			w.info = appid.Info{App: f.app}
+		}
+	}
+	return &w.info
+}
+
+// identify runs app-ID over what the streams hold.
+func (w *Worker) identify(f *flow) {
+	switch w.appID(f) {
 	case appid.Yes:
 		f.app, f.appDone = w.info.App, true
 	case appid.No:
@@ -514,14 +537,9 @@ func (w *Worker) decide(pol *Policy, f *flow, now time.Time, force bool) Decisio
 		ProcessDone: f.processDone, Process: f.process,
 	}
 	if f.appDone {
-		if w.info.App != f.app {
-			// Identification ran on an earlier packet: the fields it
-			// extracted are gone, only the app is known.
-			w.info = appid.Info{App: f.app}
-		}
-		fa.Info = &w.info
+		fa.Info = w.infoOf(f)
 	} else if force {
-		w.info = appid.Info{}
+		w.info, w.infoSet = appid.Info{}, false
 		fa.Info = &w.info
 	}
 	if w.cfg.IdentifyAll && !fa.AppDone {
@@ -623,8 +641,8 @@ func (w *Worker) event(pol *Policy, f *flow, d Decision, now time.Time) *Event {
 	}
 	if f.appDone {
 		e.App = f.app.String()
-		if w.info.App == f.app {
-			e.SNI, e.HTTPHost = string(w.info.SNI), string(w.info.HTTPHost)
+		if info := w.infoOf(f); info.App == f.app {
+			e.SNI, e.HTTPHost = string(info.SNI), string(info.HTTPHost)
 		}
 	}
 	if f.user != nil {
@@ -670,8 +688,8 @@ func (w *Worker) inspectIDS(f *flow, dir int, now time.Time) {
 	if dir == 1 {
 		in.Dir = ids.ToClient
 	}
-	if w.info.App == f.app && f.app != appid.Unknown {
-		in.Info = &w.info
+	if f.app != appid.Unknown {
+		in.Info = w.infoOf(f)
 	}
 	res := &w.idsRes
 	res.Reset()
@@ -748,6 +766,9 @@ func (w *Worker) alertEvent(f *flow, a *ids.Alert, blocked bool, now time.Time) 
 // drop forgets a flow, releasing what it holds; held packets get the
 // fail_mode verdict (their flow is gone, nobody can decide them).
 func (w *Worker) drop(f *flow) {
+	if w.infoSet && w.infoKey == f.key {
+		w.infoSet = false
+	}
 	open := w.failOpen()
 	for i := range f.nheld {
 		w.verdicter.Verdict(f.held[i], open, 0)
