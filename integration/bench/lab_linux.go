@@ -16,23 +16,6 @@ import (
 	"github.com/septa-fw/septa/integration/lab"
 )
 
-// The configurations of the server host.
-const (
-	cfgNoFW        = "no firewall"
-	cfgNft         = "nftables (nft -f)"
-	cfgSeptaKernel = "septa kernel-only rule"
-	cfgSeptaAppID  = "septa app-ID rule"
-	cfgSeptaIDS    = "septa IDS (prevent)"
-	cfgSuricata    = "Suricata inline (NFQUEUE)"
-)
-
-// Ports of the server's workloads.
-const (
-	portIperf = 5201 // iperf3: kernel-only rule in every septa configuration
-	portShort = 8080 // short connections: the rule under test
-	portBulk  = 8081 // HTTP download: the rule under test
-)
-
 // fw is one configuration of the server, set up for one round.
 type fw interface {
 	// septad is the daemon when the configuration runs one.
@@ -150,7 +133,7 @@ func (h *harness) labSections() error {
 			config := configs[(i+round)%len(configs)]
 			fmt.Printf("bench: round %d/%d: %s\n", round+1, h.o.rounds, config)
 			if err := h.measureLab(round, config, client, web); err != nil {
-				h.rep.Note("round %d, %s: %v", round+1, config, err)
+				h.fail("round %d, %s: %v", round+1, config, err)
 			}
 		}
 	}
@@ -183,6 +166,15 @@ func (h *harness) measureLab(round int, config string, client, web *lab.Host) (e
 	if h.o.sections["conn"] {
 		errs = append(errs, h.measureConns(round, config, client, web, f.septad()))
 	}
+	if s, ok := f.(*suricataFW); ok {
+		// Whether the documented bypass works: packets of bypassed flows
+		// never reach the queue.
+		if share, err := s.kernelShare(); err != nil {
+			errs = append(errs, err)
+		} else {
+			h.rep.Add("inspector", "packets accepted in the kernel after Suricata's flow bypass", config, "%", round, share*100)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -204,7 +196,7 @@ func (h *harness) measureConns(round int, config string, client, web *lab.Host, 
 	}
 	res := benchkit.ConnLoad(client, dst, h.o.workers, h.o.connCount, h.o.connTime)
 	if res.Errors > 0 {
-		h.rep.Note("round %d, %s: %d of %d short connections failed, the first: %v", round+1, config, res.Errors, res.Errors+res.Conns, res.FirstErr)
+		h.fail("round %d, %s: %d of %d short connections failed, the first: %v", round+1, config, res.Errors, res.Errors+res.Conns, res.FirstErr)
 	}
 	if res.Conns == 0 {
 		return errors.New("no short connection completed")
@@ -214,6 +206,9 @@ func (h *harness) measureConns(round int, config string, client, web *lab.Host, 
 	h.rep.Add("conn", "connection latency p99", config, "ms", round, benchkit.Percentile(res.Latencies, 99)*1000)
 	if sd == nil {
 		return nil
+	}
+	if rss, _, err := benchkit.ProcRSS(sd.PID()); err == nil {
+		h.rep.Add("inspector", "septad resident memory", config, "MiB", round, float64(rss)/(1<<20))
 	}
 	cpu1, err := benchkit.ProcCPU(sd.PID())
 	if err != nil {

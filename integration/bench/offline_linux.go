@@ -55,7 +55,7 @@ func (h *harness) septaReplay(pcap, rules string) (float64, error) {
 // on the same capture with all of ET Open, alternating in each round.
 func (h *harness) replay() error {
 	if h.rules == "" {
-		return errors.New("skipped: no ET Open rules")
+		return nil // loadSignatures noted it
 	}
 	capture, tiny, packets, err := h.captures()
 	if err != nil {

@@ -157,8 +157,8 @@ var sectionTitles = []struct{ id, title string }{
 func (r *Report) Markdown() string {
 	var b strings.Builder
 	m := r.Machine
-	fmt.Fprintf(&b, "Measured %s (%s mode, %d rounds, %s) on %s, kernel %s, %d cores, %.1f GiB, %s; %s, %s, %s.\n\n",
-		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Mode, r.Rounds, r.Duration, m.OS, m.Kernel, m.Cores,
+	fmt.Fprintf(&b, "Measured %s (%s mode, %s, %s) on %s, kernel %s, %d cores, %.1f GiB, %s; %s, %s, %s.\n\n",
+		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Mode, plural(r.Rounds, "round"), r.Duration, m.OS, m.Kernel, m.Cores,
 		float64(m.MemoryBytes)/(1<<30), m.Go, m.Suricata, m.Nft, m.Iperf3)
 	fmt.Fprintf(&b, "```\n%s\n```\n\n", r.Command)
 	if len(r.Targets) > 0 {
@@ -217,4 +217,12 @@ func num(v float64) string {
 		return "0"
 	}
 	return fmt.Sprintf("%.3g", v)
+}
+
+// plural is "1 rule", "2 rules".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -56,6 +56,20 @@ type suricataFW struct {
 
 func (*suricataFW) septad() *benchkit.Septad { return nil }
 
+// kernelShare is the share of packets the kernel accepted for flows
+// Suricata had bypassed, of all packets of the IPS chains so far.
+func (s *suricataFW) kernelShare() (float64, error) {
+	c, err := s.fw.Counters()
+	if err != nil {
+		return 0, err
+	}
+	total := c["bypassed"].Packets + c["ips"].Packets
+	if total == 0 {
+		return 0, errors.New("no packet reached the IPS chains")
+	}
+	return float64(c["bypassed"].Packets) / float64(total), nil
+}
+
 func (s *suricataFW) close() error {
 	var errs []error
 	if s.cmd != nil {
@@ -92,8 +106,8 @@ func (s *suricataFW) close() error {
 // queue rule is the xtables NFQUEUE target through nft_compat (KERNEL.md),
 // which `nft -f` cannot load; Probe picks whichever the kernel has.
 func queueRuleset(caps nft.Caps) *nft.Plan {
-	bypassed := nft.Rule{ID: "bypassed", Stmts: []nft.Stmt{nft.CtMark{Mask: suriBypassMark, Value: suriBypassMark}, nft.Verdict{Kind: nft.VerdictAccept}}}
-	queue := nft.Rule{ID: "ips", Stmts: []nft.Stmt{nft.Queue{Kind: caps.Queue, Num: suriQueue, Total: 1}}}
+	bypassed := nft.Rule{ID: "bypassed", Stmts: []nft.Stmt{nft.CtMark{Mask: suriBypassMark, Value: suriBypassMark}, nft.Counter{}, nft.Verdict{Kind: nft.VerdictAccept}}}
+	queue := nft.Rule{ID: "ips", Stmts: []nft.Stmt{nft.Counter{}, nft.Queue{Kind: caps.Queue, Num: suriQueue, Total: 1}}}
 	keep := nft.Rule{ID: "bypass", Stmts: []nft.Stmt{nft.MetaMark{Mask: suriBypassMark, Value: suriBypassMark}, nft.SetCtMark{Mask: suriBypassMark, Value: suriBypassMark}}}
 	return &nft.Plan{
 		Table: suriTable, Generation: 1, Caps: caps,
