@@ -16,3 +16,14 @@ const (
 	portShort = 8080 // short connections: the rule under test
 	portBulk  = 8081 // HTTP download: the rule under test
 )
+
+// configNames are the short names of the configurations (-configs), in
+// the order a round starts with.
+var configNames = []struct{ short, name string }{
+	{"nofw", cfgNoFW},
+	{"nft", cfgNft},
+	{"kernel", cfgSeptaKernel},
+	{"appid", cfgSeptaAppID},
+	{"ids", cfgSeptaIDS},
+	{"suricata", cfgSuricata},
+}

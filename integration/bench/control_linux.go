@@ -88,6 +88,9 @@ func (h *harness) control() error {
 	text := benchkit.NFTText(plan)
 	var errs []error
 	for round := range h.o.rounds {
+		if h.stop() {
+			return errors.New("interrupted")
+		}
 		fmt.Printf("bench: round %d/%d: apply %d rules\n", round+1, h.o.rounds, h.o.controlRules)
 		if err := h.applyBoth(round, "control", h.applyMetric(), host, fw, plan, text); err != nil {
 			errs = append(errs, err)

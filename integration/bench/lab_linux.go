@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -59,10 +60,46 @@ action = "allow"
 	return p
 }
 
-type septaFW struct{ sd *benchkit.Septad }
+type septaFW struct {
+	sd    *benchkit.Septad
+	host  *lab.Host
+	septa string
+}
 
 func (s septaFW) septad() *benchkit.Septad { return s.sd }
-func (s septaFW) close() error             { return s.sd.Stop() }
+
+// close stops septad and removes its table with septa flush: a stopped
+// septad leaves its table in the kernel on purpose (decided flows keep
+// their verdicts, DESIGN.md).
+func (s septaFW) close() error {
+	err := s.sd.Stop()
+	_, ferr := s.host.Run(30*time.Second, s.septa, "flush")
+	return errors.Join(err, ferr)
+}
+
+// listTables lists the nftables tables of h ("family name"), read as
+// JSON (KERNEL.md).
+func listTables(h *lab.Host) ([]string, error) {
+	out, err := h.Command(context.Background(), "nft", "-j", "list", "tables").Output()
+	if err != nil {
+		return nil, fmt.Errorf("nft -j list tables in %s: %w", h.Name, err)
+	}
+	var doc struct {
+		Nftables []struct {
+			Table *struct{ Family, Name string } `json:"table"`
+		} `json:"nftables"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return nil, fmt.Errorf("nft -j list tables: %w", err)
+	}
+	var tables []string
+	for _, o := range doc.Nftables {
+		if o.Table != nil {
+			tables = append(tables, o.Table.Family+" "+o.Table.Name)
+		}
+	}
+	return tables, nil
+}
 
 // nftFW is the plain ruleset loaded with nft -f.
 type nftFW struct{ host *lab.Host }
@@ -97,7 +134,7 @@ func (h *harness) setup(config string, web *lab.Host) (fw, error) {
 		if err != nil {
 			return nil, err
 		}
-		return septaFW{sd: sd}, nil
+		return septaFW{sd: sd, host: web, septa: h.septa}, nil
 	case cfgSuricata:
 		return h.startSuricataInline(web)
 	}
@@ -127,9 +164,17 @@ func (h *harness) labSections() error {
 		return err
 	}
 	defer bulk.Close()
-	configs := []string{cfgNoFW, cfgNft, cfgSeptaKernel, cfgSeptaAppID, cfgSeptaIDS, cfgSuricata}
+	var configs []string
+	for _, c := range configNames {
+		if h.o.configs[c.short] {
+			configs = append(configs, c.name)
+		}
+	}
 	for round := range h.o.rounds {
 		for i := range configs {
+			if h.stop() {
+				return errors.New("interrupted")
+			}
 			config := configs[(i+round)%len(configs)]
 			fmt.Printf("bench: round %d/%d: %s\n", round+1, h.o.rounds, config)
 			if err := h.measureLab(round, config, client, web); err != nil {
@@ -141,6 +186,13 @@ func (h *harness) labSections() error {
 }
 
 func (h *harness) measureLab(round int, config string, client, web *lab.Host) (err error) {
+	// Every configuration starts from a namespace without any table: a
+	// table left behind would filter the next configuration's traffic.
+	if tables, err := listTables(web); err != nil {
+		return err
+	} else if len(tables) > 0 {
+		return fmt.Errorf("the server still has tables %v before setup", tables)
+	}
 	f, err := h.setup(config, web)
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)

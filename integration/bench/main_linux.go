@@ -21,8 +21,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +37,7 @@ type options struct {
 	out      string
 	corpus   string
 	sections map[string]bool
+	configs  map[string]bool // of the lab sections, by short name
 
 	bulkTime  time.Duration // per iperf3 and HTTP download
 	connTime  time.Duration // bound of one run of short connections
@@ -78,6 +82,7 @@ func main() {
 	out := flag.String("out", "bench-results", "directory for results.md and results.json")
 	corpus := flag.String("corpus", "", "directory of Emerging Threats Open *.rules (default ../shared/corpus/et-open beside the checkout)")
 	sections := flag.String("sections", strings.Join(allSections, ","), "comma-separated sections to run: "+strings.Join(allSections, ", ")+" (conn includes the inspector cost)")
+	configs := flag.String("configs", "nofw,nft,kernel,appid,ids,suricata", "comma-separated configurations of the lab sections")
 	flag.Parse()
 	o := fullOptions()
 	if *smoke {
@@ -95,6 +100,19 @@ func main() {
 			os.Exit(2)
 		}
 		o.sections[s] = true
+	}
+	o.configs = map[string]bool{}
+	for _, c := range strings.Split(*configs, ",") {
+		c = strings.TrimSpace(c)
+		known := false
+		for _, n := range configNames {
+			known = known || n.short == c
+		}
+		if !known {
+			fmt.Fprintf(os.Stderr, "bench: unknown configuration %q (want some of nofw, nft, kernel, appid, ids, suricata)\n", c)
+			os.Exit(2)
+		}
+		o.configs[c] = true
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -143,6 +161,16 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(h.dir)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			fmt.Fprintln(os.Stderr, "bench: interrupted: stopping after the current measurement (again to kill)")
+			h.interrupted.Store(true)
+			signal.Stop(sig)
+		}
+	}()
 	h.rep.Machine = machine(h.septa)
 	if err := h.loadSignatures(); err != nil {
 		return err
@@ -158,6 +186,10 @@ func run(o options) error {
 		{"scale", h.scale},
 	}
 	for _, s := range steps {
+		if h.stop() {
+			h.fail("interrupted before %s", s.section)
+			continue
+		}
 		if !o.sections[s.section] && !(s.section == "bulk" && o.sections["conn"]) {
 			continue
 		}
@@ -199,7 +231,13 @@ type harness struct {
 	nsigs     int
 	// failures counts the measurements that failed (each noted).
 	failures int
+	// interrupted is set on SIGINT or SIGTERM: the harness stops at the
+	// next measurement's boundary, tears down and writes what it has.
+	interrupted atomic.Bool
 }
+
+// stop says whether to stop early (interrupted).
+func (h *harness) stop() bool { return h.interrupted.Load() }
 
 // fail notes a failed measurement; the run goes on, and ends in error.
 func (h *harness) fail(format string, args ...any) {

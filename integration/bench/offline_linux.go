@@ -84,6 +84,9 @@ func (h *harness) replay() error {
 	var errs []error
 	for round := range h.o.rounds {
 		for i := range tools {
+			if h.stop() {
+				return errors.New("interrupted")
+			}
 			t := tools[(i+round)%len(tools)]
 			fmt.Printf("bench: round %d/%d: offline %s\n", round+1, h.o.rounds, t.name)
 			total, err := t.run(capture)

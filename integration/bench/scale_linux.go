@@ -60,6 +60,9 @@ func (h *harness) scaleRules() error {
 		text := benchkit.NFTText(plan)
 		metric := fmt.Sprintf("apply time, %s (%d kernel rules, 1,000 elements)", plural(n, "rule"), plan.Stats().Rules)
 		for round := range h.o.rounds {
+			if h.stop() {
+				return errors.New("interrupted")
+			}
 			fmt.Printf("bench: round %d/%d: scale: apply %d rules\n", round+1, h.o.rounds, n)
 			if err := h.applyBoth(round, "scale", metric, host, fw, plan, text); err != nil {
 				errs = append(errs, err)
@@ -194,6 +197,9 @@ func (h *harness) scaleSignatures() error {
 			}
 		}
 		for round := range h.o.rounds {
+			if h.stop() {
+				return errors.New("interrupted")
+			}
 			fmt.Printf("bench: round %d/%d: scale: replay with %s\n", round+1, h.o.rounds, label)
 			total, err := h.septaReplay(capture, rulesFile)
 			if err != nil {
