@@ -246,16 +246,23 @@ func (h *harness) measureConns(round int, config string, client, web *lab.Host, 
 			return err
 		}
 	}
-	res := benchkit.ConnLoad(client, dst, h.o.workers, h.o.connCount, h.o.connTime)
-	if res.Errors > 0 {
-		h.fail("round %d, %s: %d of %d short connections failed, the first: %v", round+1, config, res.Errors, res.Errors+res.Conns, res.FirstErr)
+	// One client making connections one after the other (the latency of
+	// each, as the client), then several at once (the rate the
+	// configuration sustains).
+	conns := 0
+	for _, clients := range h.o.clients {
+		res := benchkit.ConnLoad(client, dst, clients, h.o.connCount, h.o.connTime)
+		conns += res.Conns + res.Errors
+		if res.Errors > 0 {
+			h.fail("round %d, %s, %s: %d of %d short connections failed, the first: %v", round+1, config, plural(clients, "client"), res.Errors, res.Errors+res.Conns, res.FirstErr)
+		}
+		if res.Conns == 0 {
+			return fmt.Errorf("%s: no short connection completed", plural(clients, "client"))
+		}
+		h.rep.Add("conn", connMetric(clients), config, "conn/s", round, res.PerSecond())
+		h.rep.Add("conn", "connection latency p50, "+plural(clients, "client"), config, "ms", round, benchkit.Percentile(res.Latencies, 50)*1000)
+		h.rep.Add("conn", "connection latency p99, "+plural(clients, "client"), config, "ms", round, benchkit.Percentile(res.Latencies, 99)*1000)
 	}
-	if res.Conns == 0 {
-		return errors.New("no short connection completed")
-	}
-	h.rep.Add("conn", "connections per second", config, "conn/s", round, res.PerSecond())
-	h.rep.Add("conn", "connection latency p50", config, "ms", round, benchkit.Percentile(res.Latencies, 50)*1000)
-	h.rep.Add("conn", "connection latency p99", config, "ms", round, benchkit.Percentile(res.Latencies, 99)*1000)
 	if sd == nil {
 		return nil
 	}
@@ -281,8 +288,16 @@ func (h *harness) measureConns(round int, config string, client, web *lab.Host, 
 	if flows > 0 {
 		h.rep.Add("inspector", "queued packets per flow", config, "packets", round, float64(q)/float64(flows))
 	}
-	h.rep.Add("inspector", "queued packets per connection", config, "packets", round, float64(q)/float64(res.Conns+res.Errors))
+	h.rep.Add("inspector", "queued packets per connection", config, "packets", round, float64(q)/float64(conns))
 	return nil
+}
+
+// connMetric names the connection rate with clients concurrent clients.
+func connMetric(clients int) string {
+	if clients == 1 {
+		return "connections per second, 1 client (one after the other)"
+	}
+	return fmt.Sprintf("connections per second, %d concurrent clients", clients)
 }
 
 // runIn runs a command in h bounded by timeout, returning its error with

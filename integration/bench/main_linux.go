@@ -42,7 +42,7 @@ type options struct {
 	bulkTime  time.Duration // per iperf3 and HTTP download
 	connTime  time.Duration // bound of one run of short connections
 	connCount int           // and its count
-	workers   int           // concurrent short-connection clients
+	clients   []int         // concurrent short-connection clients, one run each
 
 	signatures   int // ET Open rules in the inline and IDS configurations (0: all)
 	captureFlows int // HTTP flows of the offline capture
@@ -57,7 +57,7 @@ type options struct {
 
 func fullOptions() options {
 	return options{
-		rounds: 5, bulkTime: 3 * time.Second, connTime: 5 * time.Second, connCount: 5000, workers: 4,
+		rounds: 5, bulkTime: 3 * time.Second, connTime: 5 * time.Second, connCount: 5000, clients: []int{1, 4},
 		signatures: 0, captureFlows: 20000,
 		controlRules: 10000, controlSets: 100, controlPerSet: 1000, updateElements: 10000,
 		scaleFlows: []int{100000, 1000000}, scaleRules: []int{1, 100, 10000}, scaleSigs: []int{0, 1000, -1},
@@ -66,7 +66,7 @@ func fullOptions() options {
 
 func smokeOptions() options {
 	return options{
-		smoke: true, rounds: 1, bulkTime: time.Second, connTime: time.Second, connCount: 200, workers: 4,
+		smoke: true, rounds: 1, bulkTime: time.Second, connTime: time.Second, connCount: 200, clients: []int{1, 4},
 		signatures: 500, captureFlows: 300,
 		controlRules: 100, controlSets: 10, controlPerSet: 100, updateElements: 1000,
 		scaleFlows: []int{10000}, scaleRules: []int{1, 100}, scaleSigs: []int{0, 100},
@@ -249,8 +249,10 @@ func (h *harness) fail(format string, args ...any) {
 func (h *harness) targets() {
 	r := h.rep
 	r.AddTarget("bulk: septa kernel-only rule / no firewall", "bulk", "iperf3 throughput", "Gbit/s", cfgSeptaKernel, cfgNoFW, 0.97, true)
-	r.AddTarget("short connections: septa app-ID / septa kernel-only rule", "conn", "connections per second", "conn/s", cfgSeptaAppID, cfgSeptaKernel, 0.8, true)
-	r.AddTarget("short connections: septa app-ID / Suricata inline", "conn", "connections per second", "conn/s", cfgSeptaAppID, cfgSuricata, 2, true)
+	for _, c := range h.o.clients {
+		r.AddTarget("short connections, "+plural(c, "client")+": septa app-ID / septa kernel-only rule", "conn", connMetric(c), "conn/s", cfgSeptaAppID, cfgSeptaKernel, 0.8, true)
+		r.AddTarget("short connections, "+plural(c, "client")+": septa app-ID / Suricata inline", "conn", connMetric(c), "conn/s", cfgSeptaAppID, cfgSuricata, 2, true)
+	}
 	r.AddTarget("offline matching: Suricata time / septa time (matching only)", "replay", "matching time", "s", "suricata -r", "septa replay", 1, true)
 	r.AddTarget("offline, rules loaded too: Suricata time / septa time", "replay", "total time", "s", "suricata -r", "septa replay", 1, true)
 	r.AddTarget(fmt.Sprintf("policy apply (%d rules): septa / nft -f", h.o.controlRules), "control", h.applyMetric(), "s", "septa", "nft -f", 1, false)
