@@ -12,7 +12,7 @@ BIN       := bin
 FUZZTIME  ?= 30s
 BENCHCOUNT ?= 10
 
-.PHONY: all build test unit integration race lint fuzz bench examples demo docs deb rpm package-test clean
+.PHONY: all build test unit integration race lint fuzz microbench bench bench-smoke examples demo docs deb rpm package-test clean
 
 all: build
 
@@ -59,8 +59,22 @@ fuzz:
 	done
 
 # Micro-benchmarks; compare two runs with benchstat (go tool benchstat old.txt new.txt).
-bench:
+microbench:
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... | tee bench.out
+
+# septa against no firewall, plain nftables and Suricata inline, side by
+# side in a lab of network namespaces (root; installs iperf3 and
+# Suricata 7 if missing). Results in BENCHRESULTS/results.{md,json}.
+# bench-smoke runs one short round of each measurement (CI runs it to keep
+# the harness working; it does not judge the numbers).
+BENCHRESULTS ?= bench-results
+bench: build
+	integration/bench/deps.sh
+	SEPTA_BENCH_COMMAND='make bench' $(GO) run ./integration/bench -bin $(BIN) -out $(BENCHRESULTS)
+
+bench-smoke: build
+	integration/bench/deps.sh
+	SEPTA_BENCH_COMMAND='make bench-smoke' $(GO) run ./integration/bench -smoke -bin $(BIN) -out $(BENCHRESULTS)-smoke
 
 # Man pages and completions generated from the command tree.
 docs: build
@@ -81,4 +95,4 @@ package-test:
 	packaging/test.sh
 
 clean:
-	rm -rf $(BIN) dist bench.out
+	rm -rf $(BIN) dist bench.out $(BENCHRESULTS) $(BENCHRESULTS)-smoke

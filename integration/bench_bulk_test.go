@@ -3,12 +3,11 @@
 package integration
 
 import (
-	"encoding/json"
 	"os/exec"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/septa-fw/septa/integration/benchkit"
 	"github.com/septa-fw/septa/integration/lab"
 	"github.com/septa-fw/septa/nft"
 	"github.com/septa-fw/septa/rules/ir"
@@ -28,10 +27,9 @@ func BenchmarkBulkTCP(b *testing.B) {
 	}
 	l := lab.New(b, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
 	client, web := l.Host("dev-1"), l.Host("prod-web")
-	if _, err := web.Start("iperf3", "-s", "-B", web.V4.String(), "-p", "5201"); err != nil {
+	if err := benchkit.StartIperfServer(web, 5201); err != nil {
 		b.Fatal(err)
 	}
-	waitListening(b, web, 5201)
 	p := newPolicy(ir.ActionDeny, zoneSets(),
 		ruleOf("iperf", ir.ActionAllow, ir.DirIn, anyEP, selfEP(), tcp(5201, 5201)))
 	fw := openFirewall(b, web, nft.Config{})
@@ -49,9 +47,9 @@ func BenchmarkBulkTCP(b *testing.B) {
 		s := iperf(b, client, web)
 		off, on, ratio = append(off, a), append(on, s), append(ratio, s/a)
 	}
-	b.ReportMetric(median(off), "nofw-Gbit/s")
-	b.ReportMetric(median(on), "septa-Gbit/s")
-	b.ReportMetric(median(ratio), "septa/nofw")
+	b.ReportMetric(benchkit.Median(off), "nofw-Gbit/s")
+	b.ReportMetric(benchkit.Median(on), "septa-Gbit/s")
+	b.ReportMetric(benchkit.Median(ratio), "septa/nofw")
 	b.Logf("rounds: nofw %v septa %v ratio %v", off, on, ratio)
 }
 
@@ -59,28 +57,9 @@ func BenchmarkBulkTCP(b *testing.B) {
 // the received throughput in Gbit/s.
 func iperf(tb testing.TB, client, server *lab.Host) float64 {
 	tb.Helper()
-	out, err := client.Run(20*time.Second, "iperf3", "-c", server.V4.String(), "-p", "5201", "-t", "3", "-J")
+	g, err := benchkit.Iperf(client, server, 5201, 3*time.Second)
 	if err != nil {
 		tb.Fatalf("iperf3: %v", err)
 	}
-	var r struct {
-		End struct {
-			SumReceived struct {
-				BitsPerSecond float64 `json:"bits_per_second"`
-			} `json:"sum_received"`
-		} `json:"end"`
-	}
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		tb.Fatalf("iperf3 output: %v: %s", err, out)
-	}
-	return r.End.SumReceived.BitsPerSecond / 1e9
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
+	return g
 }

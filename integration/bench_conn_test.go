@@ -3,17 +3,11 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
-	"io"
 	"net/netip"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/septa-fw/septa/integration/benchkit"
 	"github.com/septa-fw/septa/integration/lab"
 )
 
@@ -30,69 +24,6 @@ import (
 //
 //	SEPTA_INTEGRATION=1 go test -run '^$' -bench ConnRate -count 6 ./integration | tee conn.txt
 //	go tool benchstat -col /config conn.txt
-
-const benchRequest = "GET /item HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: septa-bench\r\n\r\n"
-
-const benchResponse = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-
-// serveShort answers each connection's request with a short response and
-// closes it.
-func serveShort(tb testing.TB, h *lab.Host, port uint16) {
-	tb.Helper()
-	ln, err := h.ListenTCP(port)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadSlice('\n')
-					if err != nil {
-						return
-					}
-					if len(line) == 2 {
-						break
-					}
-				}
-				io.WriteString(c, benchResponse)
-			}()
-		}
-	}()
-}
-
-// shortConn makes one connection, sends the request, reads the response.
-func shortConn(h *lab.Host, dst string) error {
-	ap, err := netip.ParseAddrPort(dst)
-	if err != nil {
-		return err
-	}
-	c, err := h.DialTCP(ap, 3*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, err := io.WriteString(c, benchRequest); err != nil {
-		return err
-	}
-	b, err := io.ReadAll(c)
-	if err != nil {
-		return err
-	}
-	if !bytes.HasSuffix(b, []byte("ok")) {
-		return fmt.Errorf("response %q", b)
-	}
-	return nil
-}
 
 func connPolicy(app bool) string {
 	p := `
@@ -112,49 +43,40 @@ action = "allow"
 	return p
 }
 
-// procCPU returns a process's user+system CPU time.
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command (which may hold spaces) start after ')'.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100, nil // USER_HZ is 100 on Linux
-}
-
 func BenchmarkConnRate(b *testing.B) {
 	for _, config := range []string{"nofw", "kernel", "appid"} {
 		b.Run("config="+config, func(b *testing.B) {
 			requireKernel(b)
 			l := lab.New(b, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
 			client, web := l.Host("dev-1"), l.Host("prod-web")
-			serveShort(b, web, 8080)
+			ln, err := benchkit.ServeShort(web, 8080)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { ln.Close() })
 			var sd *septadProc
 			if config != "nofw" {
 				sd = startSeptad(b, web, connPolicy(config == "appid"), "")
 			}
-			dst := fmt.Sprintf("%s:8080", web.V4)
-			if err := shortConn(client, dst); err != nil {
+			dst := netip.AddrPortFrom(web.V4, 8080)
+			if err := benchkit.ShortConn(client, dst); err != nil {
 				b.Fatal(err)
 			}
 			var cpu0 time.Duration
 			var q0 uint64
 			if sd != nil {
-				cpu0, _ = procCPU(septadPID(b, sd))
+				cpu0, _ = benchkit.ProcCPU(septadPID(b, sd))
 				q0 = sd.queued()
 			}
 			b.ResetTimer()
 			for b.Loop() {
-				if err := shortConn(client, dst); err != nil {
+				if err := benchkit.ShortConn(client, dst); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.StopTimer()
 			if sd != nil {
-				cpu1, _ := procCPU(septadPID(b, sd))
+				cpu1, _ := benchkit.ProcCPU(septadPID(b, sd))
 				q := sd.queued() - q0
 				if q > 0 {
 					b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(q), "septad-ns/queued-pkt")

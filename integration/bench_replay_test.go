@@ -4,18 +4,13 @@ package integration
 
 import (
 	"bytes"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/septa-fw/septa/integration/benchkit"
 	"github.com/septa-fw/septa/internal/suricatatest"
 )
 
@@ -54,9 +49,13 @@ func BenchmarkReplayVsSuricata(b *testing.B) {
 		b.Fatal(err)
 	}
 	capture := filepath.Join(dir, "http.pcap")
-	flows := writeHTTPCapture(b, capture, 20000)
+	const flows = 20000
 	tiny := filepath.Join(dir, "tiny.pcap")
-	writeHTTPCapture(b, tiny, 1)
+	for path, n := range map[string]int{capture: flows, tiny: 1} {
+		if err := benchkit.WriteHTTPCapture(path, n); err != nil {
+			b.Fatal(err)
+		}
+	}
 	cfg, err := suricatatest.WriteConfig(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -86,83 +85,12 @@ func BenchmarkReplayVsSuricata(b *testing.B) {
 		septaM, suriM = append(septaM, st-stLoad), append(suriM, su-suLoad)
 		ratio, mratio = append(ratio, su/st), append(mratio, (su-suLoad)/(st-stLoad))
 	}
-	b.ReportMetric(median(septaT), "septa-s")
-	b.ReportMetric(median(suriT), "suricata-s")
-	b.ReportMetric(median(septaM), "septa-match-s")
-	b.ReportMetric(median(suriM), "suricata-match-s")
-	b.ReportMetric(median(ratio), "suricata/septa")
-	b.ReportMetric(median(mratio), "suricata/septa-match")
+	b.ReportMetric(benchkit.Median(septaT), "septa-s")
+	b.ReportMetric(benchkit.Median(suriT), "suricata-s")
+	b.ReportMetric(benchkit.Median(septaM), "septa-match-s")
+	b.ReportMetric(benchkit.Median(suriM), "suricata-match-s")
+	b.ReportMetric(benchkit.Median(ratio), "suricata/septa")
+	b.ReportMetric(benchkit.Median(mratio), "suricata/septa-match")
 	b.Logf("%d flows, %d rule files; totals septa %v s, suricata %v s; matching septa %v s, suricata %v s",
 		flows, len(files), septaT, suriT, septaM, suriM)
-}
-
-// writeHTTPCapture writes n HTTP flows (handshake, a request with varied
-// URI and user agent, a response, close) as an Ethernet pcap.
-func writeHTTPCapture(tb testing.TB, path string, n int) int {
-	tb.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		tb.Fatal(err)
-	}
-	ts := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	server := net.IP{10, 3, 1, 10}
-	paths := []string{"/index.html", "/cart?id=%d", "/search?q=shoes+%d", "/api/v1/items/%d", "/static/app.js?v=%d", "/login"}
-	agents := []string{"Mozilla/5.0 (X11; Linux x86_64)", "curl/7.88.1", "Go-http-client/1.1"}
-	for i := range n {
-		client := net.IP{10, 1, byte(i >> 8), byte(i)}
-		cport := layers.TCPPort(30000 + i%30000)
-		cseq, sseq := uint32(1000+i), uint32(90000+i)
-		emit := func(fromClient bool, syn, ack, fin bool, payload string) {
-			eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-			ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: client, DstIP: server}
-			tcp := &layers.TCP{SrcPort: cport, DstPort: 80, Seq: cseq, Ack: sseq, SYN: syn, ACK: ack, FIN: fin, PSH: payload != "", Window: 502}
-			if !fromClient {
-				ip.SrcIP, ip.DstIP = server, client
-				tcp.SrcPort, tcp.DstPort = 80, cport
-				tcp.Seq, tcp.Ack = sseq, cseq
-			}
-			if !ack {
-				tcp.Ack = 0
-			}
-			tcp.SetNetworkLayerForChecksum(ip)
-			buf := gopacket.NewSerializeBuffer()
-			if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
-				tb.Fatal(err)
-			}
-			ts = ts.Add(50 * time.Microsecond)
-			if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}, buf.Bytes()); err != nil {
-				tb.Fatal(err)
-			}
-			adv := uint32(len(payload))
-			if syn || fin {
-				adv++
-			}
-			if fromClient {
-				cseq += adv
-			} else {
-				sseq += adv
-			}
-		}
-		p := paths[i%len(paths)]
-		if strings.Contains(p, "%d") {
-			p = fmt.Sprintf(p, i)
-		}
-		req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: %s\r\nAccept: */*\r\n\r\n", p, agents[i%len(agents)])
-		body := strings.Repeat("<p>shop</p>", 40)
-		resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-		emit(true, true, false, false, "")
-		emit(false, true, true, false, "")
-		emit(true, false, true, false, "")
-		emit(true, false, true, false, req)
-		emit(false, false, true, false, resp)
-		emit(true, false, true, true, "")
-		emit(false, false, true, true, "")
-		emit(true, false, true, false, "")
-	}
-	return n
 }

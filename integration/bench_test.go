@@ -4,7 +4,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,78 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/septa-fw/septa/integration/benchkit"
 	"github.com/septa-fw/septa/integration/lab"
 	"github.com/septa-fw/septa/nft"
 	"github.com/septa-fw/septa/rules/ir"
 )
-
-// bigPolicy is 10,000 rules over 100 zones of 1,000 host addresses each
-// (100,000 set elements). Zones have only IPv4, so each rule becomes 4
-// kernel rules (rules_in, rules_fwd and their reply chains).
-func bigPolicy(rules, sets, perSet int) *ir.Policy {
-	var ss []ir.Set
-	for s := range sets {
-		var ps []netip.Prefix
-		for i := range perSet {
-			// every other address, so that nothing merges
-			n := s*perSet*2 + i*2
-			ps = append(ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(16 + n>>16), byte(n >> 8), byte(n)}), 32))
-		}
-		ss = append(ss, ir.Set{Name: fmt.Sprintf("zone:z%03d", s), Kind: ir.SetZone, Prefixes: ps})
-	}
-	var rs []ir.Rule
-	for i := range rules {
-		port := uint16(1000 + i)
-		rs = append(rs, ruleOf(fmt.Sprintf("r%05d", i), ir.ActionAllow, ir.DirIn, setsEP(fmt.Sprintf("zone:z%03d", i%sets)), selfEP(), tcp(port, port)))
-	}
-	return newPolicy(ir.ActionDeny, ss, rs...)
-}
-
-// nftText renders a plan as `nft -f` input: the same table, sets and
-// rules (what nft would load for the same policy).
-func nftText(p *nft.Plan) string {
-	var b strings.Builder
-	b.WriteString("table inet " + p.Table + " {\n")
-	for _, s := range p.Sets {
-		fmt.Fprintf(&b, "set %s { type %s_addr;", s.Name, s.Family)
-		var flags []string
-		if s.Interval {
-			flags = append(flags, "interval")
-		}
-		if s.Timeout {
-			flags = append(flags, "timeout")
-		}
-		if len(flags) > 0 {
-			b.WriteString(" flags " + strings.Join(flags, ",") + ";")
-		}
-		if len(s.Elements) > 0 {
-			b.WriteString(" elements = { ")
-			for i, e := range s.Elements {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(e.String())
-			}
-			b.WriteString(" };")
-		}
-		b.WriteString(" }\n")
-	}
-	for _, c := range p.Chains {
-		b.WriteString("chain " + c.Name + " {\n")
-		if c.Hook != nft.HookNone {
-			fmt.Fprintf(&b, "type filter hook %s priority %d; policy accept;\n", c.Hook, c.Priority)
-		}
-		for _, r := range c.Rules {
-			line := r.String()
-			line = strings.ReplaceAll(line, "meta iif 1", `iif "lo"`)
-			line = strings.ReplaceAll(line, "meta oif 1", `oif "lo"`)
-			b.WriteString(line + "\n")
-		}
-		b.WriteString("}\n")
-	}
-	b.WriteString("}\n")
-	return b.String()
-}
 
 func benchHost(b *testing.B) *lab.Host {
 	b.Helper()
@@ -108,13 +40,13 @@ func nftRun(b *testing.B, h *lab.Host, args ...string) {
 func BenchmarkApply10kRules100kElements(b *testing.B) {
 	h := benchHost(b)
 	fw := openFirewall(b, h, nft.Config{})
-	plan, err := nft.PlanPolicy(bigPolicy(10000, 100, 1000), nft.Config{}, 1, nft.Caps{MetaTime: true})
+	plan, err := nft.PlanPolicy(benchkit.BigPolicy(10000, 100, 1000), nft.Config{}, 1, nft.Caps{MetaTime: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	st := plan.Stats()
 	path := filepath.Join(b.TempDir(), "ruleset.nft")
-	if err := os.WriteFile(path, []byte(nftText(plan)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(benchkit.NFTText(plan)), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("go", func(b *testing.B) {
