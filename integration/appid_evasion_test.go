@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/septa-fw/septa/daemon/events"
 	"github.com/septa-fw/septa/integration/lab"
 )
 
@@ -44,7 +45,9 @@ action = "allow"
 // TestAppIDEvasion (issue 11): requests that dress up as what a rule
 // allows — a Host the server does not serve by, a second Host, no Host,
 // TLS without a server name, HTTP on the PostgreSQL port — are denied, as
-// the policy's default says; the honest requests beside them pass.
+// the policy's default says; the honest requests beside them pass. A
+// client opening with PostgreSQL's first message is allowed as
+// PostgreSQL, whatever follows (the documented limit).
 func TestAppIDEvasion(t *testing.T) {
 	l := newLab(t, lab.DefaultHosts()[2], lab.DefaultHosts()[8])
 	web, attacker := l.Host("prod-web"), l.Host("attacker")
@@ -144,6 +147,32 @@ func TestAppIDEvasion(t *testing.T) {
 			t.Errorf("a handshake without SNI must fail")
 		}
 	})
+	t.Run("PostgreSQL's first message, then HTTP", func(t *testing.T) {
+		// The known limit (RELIABILITY.md): app-ID decides on the
+		// client's first message, so the flow is what that message says,
+		// allowed by the rule for PostgreSQL and explained as such; what
+		// follows is for signatures to inspect.
+		status := raw(5432, "\x00\x00\x00\x08\x04\xd2\x16\x2f"+"GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n")
+		if status == "" {
+			t.Fatalf("the flow was cut; want it allowed as PostgreSQL")
+		}
+		out, err := sd.run("flows", "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []events.Event
+		jsonOut(t, out, &evs)
+		found := false
+		for _, e := range evs {
+			if e.Dst.Port() == 5432 && e.Action == "allow" {
+				found = e.App == "postgresql" && e.Rule == "db"
+			}
+		}
+		if !found {
+			t.Errorf("no decision allowing the flow as postgresql by rule db in %s", out)
+		}
+	})
+
 	var denied uint64
 	verdicts := map[string]uint64{}
 	for _, q := range sd.status().Queues {
