@@ -136,8 +136,9 @@ func fleetHosts() []lab.HostSpec {
 
 func newFleetLab(tb testing.TB) *fleetLab {
 	tb.Helper()
+	requireKernel(tb)
 	if _, err := exec.LookPath("etcd"); err != nil {
-		tb.Skip("etcd is not installed (apt-get install etcd-server)")
+		tb.Fatalf("etcd is not installed (.ci/run installs etcd-server): %v", err)
 	}
 	l := newLab(tb, fleetHosts()...)
 	eh := l.Host("etcd")
