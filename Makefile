@@ -31,9 +31,12 @@ examples: build
 	@for d in packaging/examples/*/policy.d; do $(BIN)/septa check "$$d" || exit 1; done
 
 # Unit tests, fuzz seeds and alloc tests, then the kernel integration
-# tests, which run only as root with SEPTA_INTEGRATION=1 (.ci/run sets it).
+# tests, which run only as root with SEPTA_INTEGRATION=1 (.ci/run sets
+# it), all with the race detector; then the allocation tests again
+# without it (under it sync.Pool drops items at random).
 test:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Alloc|ReusesBuffer' ./...
 
 unit:
 	$(GO) test -count=1 ./...
