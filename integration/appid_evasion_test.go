@@ -13,35 +13,6 @@ import (
 	"github.com/septa-fw/septa/integration/lab"
 )
 
-const appEvasionPolicy = `
-[settings]
-default = "deny"
-[[rules]]
-name = "shop-http"
-direction = "in"
-from = "any"
-to = "self"
-ports = ["tcp/80"]
-http_host = ["shop.example"]
-action = "allow"
-[[rules]]
-name = "shop-tls"
-direction = "in"
-from = "any"
-to = "self"
-ports = ["tcp/443"]
-sni = ["shop.example"]
-action = "allow"
-[[rules]]
-name = "db"
-direction = "in"
-from = "any"
-to = "self"
-ports = ["tcp/5432"]
-app = "postgresql"
-action = "allow"
-`
-
 // TestAppIDEvasion (issue 11): requests that dress up as what a rule
 // allows — a Host the server does not serve by, a second Host, no Host,
 // TLS without a server name, HTTP on the PostgreSQL port — are denied, as
@@ -52,13 +23,13 @@ func TestAppIDEvasion(t *testing.T) {
 	l := newLab(t, lab.DefaultHosts()[2], lab.DefaultHosts()[8])
 	web, attacker := l.Host("prod-web"), l.Host("attacker")
 	hosts := &hostCounter{seen: map[string]int{}}
-	serveHTTP(t, web, 80, hosts)
+	serveHTTP(t, web, 8080, hosts)
 	serveHTTP(t, web, 5432, hosts)
-	ln, err := web.ListenTCP(443)
+	ln, err := web.ListenTCP(8443)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "shop.example")}})
+	tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "*.shop.example")}})
 	t.Cleanup(func() { tln.Close() })
 	go func() {
 		for {
@@ -73,7 +44,7 @@ func TestAppIDEvasion(t *testing.T) {
 			}()
 		}
 	}()
-	sd := startSeptad(t, web, appEvasionPolicy, "")
+	sd := startSeptad(t, web, webPolicy, "")
 
 	// raw sends a request as written and returns the status line of the
 	// answer ("" when the connection was cut or timed out).
@@ -98,14 +69,14 @@ func TestAppIDEvasion(t *testing.T) {
 		allowed bool
 		host    string // the Host the server saw, if it was allowed
 	}{
-		{name: "the allowed host", port: 80, req: "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n", allowed: true, host: "shop.example"},
-		{name: "the allowed host with a port", port: 80, req: "GET / HTTP/1.1\r\nHost: SHOP.example:80\r\n\r\n", allowed: true, host: "SHOP.example:80"},
-		{name: "another host", port: 80, req: "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n"},
-		{name: "a host that ends like the allowed one", port: 80, req: "GET / HTTP/1.1\r\nHost: evilshop.example\r\n\r\n"},
-		{name: "a host below the allowed one", port: 80, req: "GET / HTTP/1.1\r\nHost: shop.example.evil.example\r\n\r\n"},
-		{name: "an absolute target for another host", port: 80, req: "GET http://evil.example/ HTTP/1.1\r\nHost: shop.example\r\n\r\n"},
-		{name: "two hosts", port: 80, req: "GET / HTTP/1.1\r\nHost: shop.example\r\nHost: evil.example\r\n\r\n"},
-		{name: "no host", port: 80, req: "GET / HTTP/1.0\r\n\r\n"},
+		{name: "the allowed host", port: 8080, req: "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n", allowed: true, host: "shop.example"},
+		{name: "the allowed host with a port", port: 8080, req: "GET / HTTP/1.1\r\nHost: SHOP.example:8080\r\n\r\n", allowed: true, host: "SHOP.example:8080"},
+		{name: "another host", port: 8080, req: "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n"},
+		{name: "a host that ends like the allowed one", port: 8080, req: "GET / HTTP/1.1\r\nHost: evilshop.example\r\n\r\n"},
+		{name: "a host below the allowed one", port: 8080, req: "GET / HTTP/1.1\r\nHost: shop.example.evil.example\r\n\r\n"},
+		{name: "an absolute target for another host", port: 8080, req: "GET http://evil.example/ HTTP/1.1\r\nHost: shop.example\r\n\r\n"},
+		{name: "two hosts", port: 8080, req: "GET / HTTP/1.1\r\nHost: shop.example\r\nHost: evil.example\r\n\r\n"},
+		{name: "no host", port: 8080, req: "GET / HTTP/1.0\r\n\r\n"},
 		{name: "HTTP on the PostgreSQL port", port: 5432, req: "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +93,7 @@ func TestAppIDEvasion(t *testing.T) {
 	}
 
 	tlsHello := func(name string) error {
-		c, err := attacker.DialTCP(ap(web.V4, 443), 3*time.Second)
+		c, err := attacker.DialTCP(ap(web.V4, 8443), 3*time.Second)
 		if err != nil {
 			return err
 		}
@@ -136,7 +107,7 @@ func TestAppIDEvasion(t *testing.T) {
 		return err
 	}
 	t.Run("TLS with the allowed name", func(t *testing.T) {
-		if err := tlsHello("shop.example"); err != nil {
+		if err := tlsHello("api.shop.example"); err != nil {
 			t.Errorf("handshake: %v", err)
 		}
 	})
@@ -165,11 +136,11 @@ func TestAppIDEvasion(t *testing.T) {
 		found := false
 		for _, e := range evs {
 			if e.Dst.Port() == 5432 && e.Action == "allow" {
-				found = e.App == "postgresql" && e.Rule == "db"
+				found = e.App == "postgresql" && e.Rule == "only-postgresql"
 			}
 		}
 		if !found {
-			t.Errorf("no decision allowing the flow as postgresql by rule db in %s", out)
+			t.Errorf("no decision allowing the flow as postgresql by rule only-postgresql in %s", out)
 		}
 	})
 
