@@ -25,25 +25,7 @@ func TestAppIDEvasion(t *testing.T) {
 	hosts := &hostCounter{seen: map[string]int{}}
 	serveHTTP(t, web, 8080, hosts)
 	serveHTTP(t, web, 5432, hosts)
-	ln, err := web.ListenTCP(8443)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "*.shop.example")}})
-	t.Cleanup(func() { tln.Close() })
-	go func() {
-		for {
-			c, err := tln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				c.Write([]byte("hello over tls\n"))
-			}()
-		}
-	}()
+	serveTLSHello(t, web, 8443, selfSigned(t, "*.shop.example"))
 	sd := startSeptad(t, web, webPolicy, "")
 
 	// raw sends a request as written and returns the status line of the

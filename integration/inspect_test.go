@@ -147,19 +147,16 @@ func selfSigned(t *testing.T, names ...string) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// TestInspectTLSServerName: crypto/tls with an allowed server name
-// completes its handshake; with another, the ClientHello is held and
-// dropped.
-func TestInspectTLSServerName(t *testing.T) {
-	l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
-	client, web := l.Host("dev-1"), l.Host("prod-web")
-	cert := selfSigned(t, "*.shop.example", "other.example")
-	ln, err := web.ListenTCP(8443)
+// serveTLSHello runs a crypto/tls server on port in h that greets each
+// connection with "hello over tls\n" and closes it.
+func serveTLSHello(t *testing.T, h *lab.Host, port uint16, cert tls.Certificate) {
+	t.Helper()
+	ln, err := h.ListenTCP(port)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
-	defer tln.Close()
+	t.Cleanup(func() { tln.Close() })
 	go func() {
 		for {
 			c, err := tln.Accept()
@@ -173,6 +170,15 @@ func TestInspectTLSServerName(t *testing.T) {
 			}()
 		}
 	}()
+}
+
+// TestInspectTLSServerName: crypto/tls with an allowed server name
+// completes its handshake; with another, the ClientHello is held and
+// dropped.
+func TestInspectTLSServerName(t *testing.T) {
+	l := newLab(t, lab.DefaultHosts()[0], lab.DefaultHosts()[2])
+	client, web := l.Host("dev-1"), l.Host("prod-web")
+	serveTLSHello(t, web, 8443, selfSigned(t, "*.shop.example", "other.example"))
 	startSeptad(t, web, webPolicy, "")
 	handshake := func(name string) error {
 		c, err := client.DialTCP(ap(web.V4, 8443), 3*time.Second)
