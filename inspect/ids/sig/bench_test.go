@@ -53,8 +53,8 @@ func TestETOpenBuild(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	st := e.Stats()
-	t.Logf("ET Open engine: %d signatures (%d prefiltered, %d inert), %d groups, %d automaton states; parse %v, parse+build %v; heap %.1f MiB",
-		st.Loaded, st.Prefiltered, st.Inert, st.Groups, st.MPMStates, parsed.Round(time.Millisecond), total.Round(time.Millisecond),
+	t.Logf("ET Open engine: %d signatures (%d prefiltered, %d inert), %d groups, %d port groups, %d automaton states in %.1f MiB; parse %v, parse+build %v; heap %.1f MiB",
+		st.Loaded, st.Prefiltered, st.Inert, st.Groups, st.PortGroups, st.MPMStates, float64(st.MPMBytes)/(1<<20), parsed.Round(time.Millisecond), total.Round(time.Millisecond),
 		float64(after.HeapAlloc-before.HeapAlloc)/(1<<20))
 	runtime.KeepAlive(e)
 }

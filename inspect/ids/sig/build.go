@@ -97,13 +97,24 @@ func Build(sigs []*Signature) (*Engine, error) {
 			}
 		}
 	}
+	pb := newPrefilterBuilder()
 	for gi, ids := range members {
 		if len(ids) == 0 {
 			continue
 		}
 		class, toClient := gi/2, gi%2 == 1
-		e.group[gi] = e.buildGroup(ids, fps, class, toClient)
+		e.group[gi] = e.buildGroup(pb, ids, fps, class, toClient)
 		e.stats.Groups++
+	}
+	e.npg = pb.npg
+	e.pre = pb.build()
+	for d := range e.pre {
+		for _, bm := range e.pre[d] {
+			if bm != nil {
+				e.stats.MPMStates += bm.m.States()
+				e.stats.MPMBytes += bm.m.Size()
+			}
+		}
 	}
 	e.stats.Loaded = len(e.sigs)
 	// Parse-only data is dropped: options text stays for Format and

@@ -28,6 +28,10 @@ type Engine struct {
 	gen   uint32
 	sigs  []*Signature // by internal id
 	group [numGroups]*group
+	// pre is the prefilter per direction (0: to the server) and buffer;
+	// npg counts the port groups, whose indexes its entries carry.
+	pre   [2][NumBuffers]*bufMPM
+	npg   uint32
 	nbits int
 	stats Stats
 	// loadErrors are the first errors of skipped signatures.
@@ -55,6 +59,7 @@ type Stats struct {
 	// own prefilter.
 	PortGroups int
 	MPMStates  int
+	MPMBytes   int // the prefilter automata's memory
 }
 
 var (

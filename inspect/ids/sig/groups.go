@@ -5,22 +5,25 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/septa-fw/septa/inspect/ids/internal/mpm"
 )
 
 // Port grouping follows Suricata (detect-engine-build.c,
 // RulesGroupByPorts): within a transport or application class and
 // direction, signatures are split by the server's port (the destination
 // of a packet to the server, the source of one to the client), so that a
-// packet to port 80 does not pay for the patterns of rules on port 445.
-// Where Suricata copies the signatures on any port (and <> ones, whose
-// sides may swap) into every port group, here they form one shared
-// prefilter and each port group holds only its port-specific signatures:
-// a packet runs both, and the automata are not duplicated (ET Open's
-// prefilters would take ten times the memory). The number of port groups
-// is bounded as Suricata's detect profile bounds them: the port sets with
-// the most signatures get their own group, the rest share one.
+// packet to port 80 does not pay for the rules on port 445. Where
+// Suricata copies the signatures on any port (and <> ones, whose sides
+// may swap) into every port group, here they form one shared port group
+// and each port group holds only its port-specific signatures: a packet
+// takes both. The number of port groups is bounded as Suricata's detect
+// profile bounds them: the port sets with the most signatures get their
+// own group, the rest share one.
+//
+// The fast patterns of all port groups of a direction share one
+// automaton per buffer (prefilter.go): a packet's buffer is scanned once,
+// however many groups apply to the packet (IP, transport, application;
+// any port and its port), and a pattern found yields the signatures of
+// the port groups that apply.
 
 // Maximum port groups per class and direction (Suricata's "medium"
 // profile: toserver-groups 25, toclient-groups 3).
@@ -59,10 +62,12 @@ func (g *group) forPort(p uint16) *portGroup {
 	return g.ports[i]
 }
 
-// portGroup is the signatures of a group on some ports, with one
-// prefilter per buffer their fast patterns are in.
+// portGroup is the signatures of a group on some ports. Their fast
+// patterns are in the engine's prefilter (prefilter.go), under the
+// group's index.
 type portGroup struct {
-	mpm [NumBuffers]*bufMPM
+	idx  uint32
+	bufs uint64 // buffers (bit per Buffer) that hold its fast patterns
 	// always are the ids of signatures without a fast pattern that the
 	// address index does not cover, sorted.
 	always []uint32
@@ -70,12 +75,6 @@ type portGroup struct {
 	// packet's source, its destination, or either (<> headers).
 	bySrc, byDst, byEither addrIndex
 	nsigs                  int
-}
-
-type bufMPM struct {
-	m *mpm.Matcher
-	// sigs[i] are the signature ids whose fast pattern is pattern i.
-	sigs [][]uint32
 }
 
 // serverPorts returns the server-side ports of s for a direction, or
@@ -96,7 +95,7 @@ func serverPorts(s *Signature, toClient bool) spans {
 
 // buildGroup builds the group of ids (sorted) for one class and
 // direction.
-func (e *Engine) buildGroup(ids []uint32, fps []fastPat, class int, toClient bool) *group {
+func (e *Engine) buildGroup(pb *prefilterBuilder, ids []uint32, fps []fastPat, class int, toClient bool) *group {
 	g := &group{nsigs: len(ids)}
 	split := class == classTCP || class == classUDP || class >= classApp0
 	var anyPort, specific []uint32
@@ -108,7 +107,7 @@ func (e *Engine) buildGroup(ids []uint32, fps []fastPat, class int, toClient boo
 		}
 	}
 	if len(anyPort) > 0 {
-		g.anyPort = e.buildPortGroup(anyPort, fps)
+		g.anyPort = e.buildPortGroup(pb, anyPort, fps, toClient)
 	}
 	if len(specific) == 0 {
 		return g
@@ -195,7 +194,7 @@ func (e *Engine) buildGroup(ids []uint32, fps []fastPat, class int, toClient boo
 			st.pg = len(pgs)
 			var pg *portGroup
 			if len(st.sigs) > 0 {
-				pg = e.buildPortGroup(st.sigs, fps)
+				pg = e.buildPortGroup(pb, st.sigs, fps, toClient)
 			}
 			pgs = append(pgs, pg)
 			continue
@@ -208,7 +207,7 @@ func (e *Engine) buildGroup(ids []uint32, fps []fastPat, class int, toClient boo
 		st.pg = restPG
 	}
 	if restPG >= 0 {
-		pgs[restPG] = e.buildPortGroup(rest, fps)
+		pgs[restPG] = e.buildPortGroup(pb, rest, fps, toClient)
 	}
 	for i, sg := range segs {
 		pg := pgs[segSet[i].pg]
@@ -260,15 +259,12 @@ func mergeIDs(a, b []uint32) []uint32 {
 	return out
 }
 
-// buildPortGroup builds the prefilters of ids (sorted).
-func (e *Engine) buildPortGroup(ids []uint32, fps []fastPat) *portGroup {
-	pg := &portGroup{nsigs: len(ids)}
-	type pending struct {
-		pats [][]byte
-		sigs [][]uint32
-		idx  map[string]int
-	}
-	var bufs [NumBuffers]*pending
+// buildPortGroup builds the port group of ids (sorted): their fast
+// patterns go to the prefilter of the direction, the rest to the
+// address indexes.
+func (e *Engine) buildPortGroup(pb *prefilterBuilder, ids []uint32, fps []fastPat, toClient bool) *portGroup {
+	pg := &portGroup{nsigs: len(ids), idx: pb.npg}
+	pb.npg++
 	var bySrc, byDst, byEither addrIndexBuilder
 	for _, id := range ids {
 		fp := fps[id]
@@ -294,29 +290,9 @@ func (e *Engine) buildPortGroup(ids []uint32, fps []fastPat) *portGroup {
 			}
 			continue
 		}
-		pd := bufs[fp.buf]
-		if pd == nil {
-			pd = &pending{idx: map[string]int{}}
-			bufs[fp.buf] = pd
-		}
-		k := string(fp.pat)
-		i, ok := pd.idx[k]
-		if !ok {
-			i = len(pd.pats)
-			pd.idx[k] = i
-			pd.pats = append(pd.pats, fp.pat)
-			pd.sigs = append(pd.sigs, nil)
-		}
-		pd.sigs[i] = append(pd.sigs[i], id)
+		pb.add(toClient, fp, pg.idx, id)
+		pg.bufs |= 1 << fp.buf
 	}
 	pg.bySrc, pg.byDst, pg.byEither = bySrc.build(), byDst.build(), byEither.build()
-	for buf, pd := range bufs {
-		if pd == nil {
-			continue
-		}
-		m := mpm.Build(pd.pats)
-		e.stats.MPMStates += m.States()
-		pg.mpm[buf] = &bufMPM{m: m, sigs: pd.sigs}
-	}
 	return pg
 }

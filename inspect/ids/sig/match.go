@@ -1,6 +1,7 @@
 package sig
 
 import (
+	"math/bits"
 	"slices"
 
 	"github.com/septa-fw/septa/inspect/appid"
@@ -13,12 +14,16 @@ import (
 // candidate list, buffers built for the current packet and threshold
 // state. It is not safe for concurrent use.
 type Scratch struct {
-	e     *Engine
-	st    state
-	hits  [NumBuffers]*mpm.Hits
-	cands []uint32
-	seen  []uint32 // stamp per signature id
-	gen   uint32
+	e    *Engine
+	st   state
+	hits [NumBuffers]*mpm.Hits // for both directions' automata
+	// pgOn stamps the port groups that apply to the packet; bufMask
+	// the buffers their fast patterns are in.
+	pgOn    []uint32
+	bufMask uint64
+	cands   []uint32
+	seen    []uint32 // stamp per signature id
+	gen     uint32
 
 	// Incremental stream inspection: the ids whose fast pattern the
 	// stream holds (streamSeen stamps them), and the ids that matched
@@ -30,6 +35,9 @@ type Scratch struct {
 	// payload is the tail of that window.
 	scanFrom        int
 	payloadInWindow bool
+	// grew: the packet's stream grew since the flow's last packet in
+	// its direction (always true without a tracked TCP stream).
+	grew bool
 
 	// Buffers of the current packet, computed on first use.
 	done     [NumBuffers]bool
@@ -59,24 +67,11 @@ func (e *Engine) newScratch() *Scratch {
 		e: e, cands: make([]uint32, 0, n), seen: make([]uint32, n),
 		streamCands: make([]uint32, 0, n), streamSeen: make([]uint32, n), matched: make([]uint32, n),
 	}
-	maxPats := 0
-	for _, g := range e.group {
-		if g == nil {
-			continue
-		}
-		for _, pg := range append(g.ports, g.anyPort) {
-			if pg == nil {
-				continue
-			}
-			for _, m := range pg.mpm {
-				if m != nil && len(m.sigs) > maxPats {
-					maxPats = len(m.sigs)
-				}
-			}
-		}
-	}
+	sc.pgOn = make([]uint32, e.npg)
 	for b := range sc.hits {
-		sc.hits[b] = mpm.NewHits(maxPats)
+		if e.pre[0][b] != nil || e.pre[1][b] != nil {
+			sc.hits[b] = mpm.NewHits(matcher(e.pre[0][b]), matcher(e.pre[1][b]))
+		}
 	}
 	sc.st.latinBuf = make([]byte, 0, 4096)
 	sc.st.timeouts = &e.pcreTimeouts
@@ -109,10 +104,12 @@ func (e *Engine) inspect(in *ids.Input, sc *Scratch, res *ids.Result) {
 		clear(sc.seen)
 		clear(sc.streamSeen)
 		clear(sc.matched)
+		clear(sc.pgOn)
 		sc.gen = 1
 	}
 	sc.cands = sc.cands[:0]
 	sc.streamCands = sc.streamCands[:0]
+	sc.bufMask = 0
 	sp := e.streamStart(sc)
 
 	toClient := !st.toServer
@@ -136,6 +133,7 @@ func (e *Engine) inspect(in *ids.Input, sc *Scratch, res *ids.Result) {
 	if in.App != appid.Unknown {
 		e.prefilter(sc, e.group[groupIndex(classApp0+int(in.App), toClient)], port)
 	}
+	e.scan(sc)
 	if sp != nil {
 		for _, id := range sp.Pending[:sp.NPending] {
 			sc.addStreamCand(id)
@@ -213,7 +211,8 @@ func (e *Engine) prefilter(sc *Scratch, g *group, port uint16) {
 	}
 }
 
-// prefilterPort adds the candidates of pg for this packet.
+// prefilterPort adds the candidates of pg without a fast pattern and
+// marks pg as applying to the packet, for scan.
 func (e *Engine) prefilterPort(sc *Scratch, pg *portGroup) {
 	for _, id := range pg.always {
 		sc.addCand(id)
@@ -229,54 +228,73 @@ func (e *Engine) prefilterPort(sc *Scratch, pg *portGroup) {
 		sc.addCands(pg.byEither.lookup(p.Src))
 		sc.addCands(pg.byEither.lookup(p.Dst))
 	}
-	for b := Buffer(0); b < NumBuffers; b++ {
-		bm := pg.mpm[b]
-		if bm == nil {
+	sc.pgOn[pg.idx] = sc.gen
+	sc.bufMask |= pg.bufs
+}
+
+// scan runs the prefilter of the packet's direction once over each
+// buffer that the applying port groups have fast patterns in, and adds
+// the signatures of those groups whose pattern it finds.
+func (e *Engine) scan(sc *Scratch) {
+	d := 0
+	if !sc.st.toServer {
+		d = 1
+	}
+	p := sc.st.pkt
+	for mask := sc.bufMask; mask != 0; mask &= mask - 1 {
+		b := Buffer(bits.TrailingZeros64(mask))
+		bm, h := e.pre[d][b], sc.hits[b]
+		if bm == nil || b != BufPayload && !sc.grew {
 			continue
 		}
-		h := sc.hits[b]
-		if b == BufTLSCerts {
+		switch b {
+		case BufTLSCerts:
 			for _, c := range sc.certs() {
 				h.Reset()
 				bm.m.Scan(c, h)
-				sc.addHits(bm, h)
+				sc.addHits(bm, h, false)
 			}
-			continue
-		}
-		if b != BufPayload {
+		case BufPayload:
+			if p.Proto == packet.ProtoTCP && sc.grew {
+				// The new part of the stream; its candidates are
+				// remembered for the next packets until they match.
+				if win := sc.stream()[sc.scanFrom:]; len(win) > 0 {
+					h.Reset()
+					bm.m.Scan(win, h)
+					sc.addHits(bm, h, true)
+				}
+				if sc.payloadInWindow {
+					continue
+				}
+			}
+			if len(p.Payload) > 0 {
+				h.Reset()
+				bm.m.Scan(p.Payload, h)
+				sc.addHits(bm, h, false)
+			}
+		default:
 			if buf, ok := sc.buffer(b); ok {
 				h.Reset()
 				bm.m.Scan(buf, h)
-				sc.addHits(bm, h)
-			}
-			continue
-		}
-		if p.Proto == packet.ProtoTCP {
-			// The new part of the stream; its candidates are
-			// remembered for the next packets until they match.
-			if win := sc.stream()[sc.scanFrom:]; len(win) > 0 {
-				h.Reset()
-				bm.m.Scan(win, h)
-				for _, pi := range h.IDs {
-					for _, id := range bm.sigs[pi] {
-						sc.addStreamCand(id)
-					}
-				}
-			}
-			if sc.payloadInWindow {
-				continue
+				sc.addHits(bm, h, false)
 			}
 		}
-		h.Reset()
-		bm.m.Scan(p.Payload, h)
-		sc.addHits(bm, h)
 	}
 }
 
-func (sc *Scratch) addHits(bm *bufMPM, h *mpm.Hits) {
+// addHits adds the signatures under the patterns found, of the port
+// groups that apply; stream: found in the stream (addStreamCand).
+func (sc *Scratch) addHits(bm *bufMPM, h *mpm.Hits, stream bool) {
 	for _, pi := range h.IDs {
-		for _, id := range bm.sigs[pi] {
-			sc.addCand(id)
+		for _, en := range bm.ents[bm.start[pi]:bm.start[pi+1]] {
+			if sc.pgOn[en.pg] != sc.gen {
+				continue
+			}
+			if stream {
+				sc.addStreamCand(en.id)
+			} else {
+				sc.addCand(en.id)
+			}
 		}
 	}
 }

@@ -22,13 +22,21 @@ import (
 // signature that matched on the stream is done with it (its alert is
 // remembered per flow anyway). When Pending overflows, the flow falls
 // back to scanning its whole stream on every packet, which is exact.
+//
+// The sticky buffers of a TCP flow (HTTP, TLS, SSH fields) are built from
+// the streams, so they are scanned only when the packet's stream grew:
+// a packet that adds nothing (an ACK, a FIN, a retransmission, a segment
+// after a gap) would find the same candidates again, and a signature that
+// a buffer's patterns made a candidate was checked then. This is
+// Suricata's model too: an application-layer buffer is inspected when its
+// transaction progresses.
 
 // streamStart sets the scan window for the packet's stream and returns
 // the flow's progress in that direction (nil: not tracked).
 func (e *Engine) streamStart(sc *Scratch) *ids.StreamProgress {
 	st := &sc.st
 	p := st.pkt
-	sc.scanFrom, sc.payloadInWindow = 0, false
+	sc.scanFrom, sc.payloadInWindow, sc.grew = 0, false, true
 	if p.Proto != packet.ProtoTCP {
 		return nil
 	}
@@ -50,6 +58,7 @@ func (e *Engine) streamStart(sc *Scratch) *ids.StreamProgress {
 				sc.scanFrom = from
 			}
 		}
+		sc.grew = sp.Overflow || int(sp.Scanned) < len(stream)
 	}
 	win := stream[sc.scanFrom:]
 	pl := p.Payload

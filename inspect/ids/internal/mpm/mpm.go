@@ -3,11 +3,16 @@
 // which patterns occur in a text, case-insensitively; the engine then
 // confirms each candidate with its full, case-exact match chain.
 //
-// The root state has a dense 256-entry table (most bytes fail there);
-// deeper states keep their few edges sorted in one flat array, so the
-// automaton of all of ET Open's fast patterns fits in a few megabytes
-// where a dense DFA would take hundreds. A built Matcher is immutable and
-// safe for concurrent use; Scan allocates nothing.
+// The hot states (the root, the states one byte deep, and the states
+// with the most edges, up to a budget) have a dense row of 256
+// transitions with the fail links already followed, so a scan spends one
+// load per byte there. The others keep their few edges sorted in one
+// flat array and their fail link, so the automaton of all of ET Open's
+// fast patterns stays in tens of megabytes where a dense DFA would take
+// hundreds. States are numbered dense ones first, and a state number
+// carries a flag when patterns end there, so the common step (a dense
+// state, no pattern) reads nothing but its row. A built Matcher is
+// immutable and safe for concurrent use; Scan allocates nothing.
 //
 // It imports the standard library only.
 package mpm
@@ -16,16 +21,51 @@ import "sort"
 
 // Matcher is a built automaton.
 type Matcher struct {
-	root [256]int32
-	// Per state (state 0 is the root).
-	edgeStart []int32 // edges of state s: edgeByte/edgeNext[edgeStart[s]:edgeStart[s+1]]
-	fail      []int32
-	outStart  []int32 // patterns ending at s (its own and via fail links): out[outStart[s]:outStart[s+1]]
-	edgeByte  []byte
-	edgeNext  []int32
-	out       []int32
-	npat      int
+	// rows[s<<8|c] is the next state from dense state s (s < ndense) on
+	// byte c; the root is state 0.
+	rows   []int32
+	ndense int32
+	st     []state // per state; only sparse states use edges and fail
+	// Edges of the sparse states, sorted by byte within a state.
+	edgeByte []byte
+	edgeNext []int32
+	// out[outStart[slot]:outStart[slot+1]] are the patterns ending in
+	// the state with outSlot slot (its own and through fail links).
+	outStart []int32
+	out      []int32
+	npat     int
+	nout     int // states with patterns
 }
+
+// A state number is an index into st, with outFlag set when patterns end
+// in that state.
+const (
+	outFlag = int32(-1 << 31)
+	idxMask = int32(1<<31 - 1)
+)
+
+// state is one sparse automaton state, laid out so that a step through
+// it touches one cache line: up to two edges inline, more in the flat
+// edge arrays.
+type state struct {
+	fail int32 // a state number
+	// n <= 2: the edges are byte[:n] to next[:n]; n > 2: they are
+	// edgeByte/edgeNext[next[0]:next[1]].
+	next [2]int32
+	byte [2]byte
+	n    uint8
+	// outSlot is the dense index among the states with patterns (-1:
+	// none); their patterns are out[outStart[slot]:outStart[slot+1]].
+	outSlot int32
+}
+
+// Dense row budget per automaton (1 KiB each): the root, every state one
+// byte deep, then the states with at least minDenseEdges edges, most
+// edges first.
+const (
+	maxDenseRows  = 4096
+	minDenseEdges = 3
+)
 
 var lower = func() (t [256]byte) {
 	for i := range t {
@@ -40,12 +80,17 @@ var lower = func() (t [256]byte) {
 
 // Build makes a matcher for patterns; pattern i is reported as i. Empty
 // patterns are never reported.
-func Build(patterns [][]byte) *Matcher {
-	type node struct {
-		next map[byte]int32
-		out  []int32
-	}
-	nodes := []node{{next: map[byte]int32{}}}
+func Build(patterns [][]byte) *Matcher { return build(patterns, maxDenseRows) }
+
+// trie is the automaton while it is built, in insertion numbering.
+type trie struct {
+	next []map[byte]int32
+	out  [][]int32
+	fail []int32
+}
+
+func build(patterns [][]byte, maxRows int) *Matcher {
+	t := &trie{next: []map[byte]int32{{}}, out: [][]int32{nil}}
 	for i, p := range patterns {
 		if len(p) == 0 {
 			continue
@@ -53,68 +98,150 @@ func Build(patterns [][]byte) *Matcher {
 		s := int32(0)
 		for _, c := range p {
 			c = lower[c]
-			n, ok := nodes[s].next[c]
+			n, ok := t.next[s][c]
 			if !ok {
-				n = int32(len(nodes))
-				nodes = append(nodes, node{next: map[byte]int32{}})
-				nodes[s].next[c] = n
+				n = int32(len(t.next))
+				t.next = append(t.next, map[byte]int32{})
+				t.out = append(t.out, nil)
+				t.next[s][c] = n
 			}
 			s = n
 		}
-		nodes[s].out = append(nodes[s].out, int32(i))
+		t.out[s] = append(t.out[s], int32(i))
 	}
-	m := &Matcher{npat: len(patterns)}
-	ns := len(nodes)
-	m.fail = make([]int32, ns)
-	// Breadth-first order for fail links; outputs merge along them.
-	order := make([]int32, 0, ns)
-	for c := 0; c < 256; c++ {
-		if n, ok := nodes[0].next[byte(c)]; ok {
-			m.root[c] = n
-			m.fail[n] = 0
-			order = append(order, n)
-		}
-	}
+	order := t.link()
+	dense := t.pickDense(order, maxRows)
+	return t.compile(order, dense, len(patterns))
+}
+
+// link sets the fail links and merges outputs along them; it returns
+// the states in breadth-first order, the root first.
+func (t *trie) link() []int32 {
+	ns := len(t.next)
+	t.fail = make([]int32, ns)
+	order := make([]int32, 1, ns)
 	for i := 0; i < len(order); i++ {
 		s := order[i]
-		keys := sortedKeys(nodes[s].next)
-		for _, c := range keys {
-			n := nodes[s].next[c]
+		for _, c := range sortedKeys(t.next[s]) {
+			n := t.next[s][c]
 			order = append(order, n)
-			f := m.fail[s]
-			for {
-				if nx, ok := nodes[f].next[c]; ok && nx != n {
-					m.fail[n] = nx
-					break
-				}
-				if f == 0 {
-					m.fail[n] = m.root[c]
-					if m.fail[n] == n {
-						m.fail[n] = 0
+			if s != 0 {
+				f := t.fail[s]
+				for {
+					if nx, ok := t.next[f][c]; ok {
+						t.fail[n] = nx
+						break
 					}
-					break
+					if f == 0 {
+						break // fail[n] stays the root
+					}
+					f = t.fail[f]
 				}
-				f = m.fail[f]
 			}
-			// BFS order means the fail target's outputs are final.
-			nodes[n].out = append(nodes[n].out, nodes[m.fail[n]].out...)
+			// Breadth-first order means the fail target's outputs are
+			// final.
+			t.out[n] = append(t.out[n], t.out[t.fail[n]]...)
 		}
 	}
-	m.edgeStart = make([]int32, ns+1)
-	m.outStart = make([]int32, ns+1)
-	for s := 0; s < ns; s++ {
-		m.edgeStart[s] = int32(len(m.edgeByte))
-		m.outStart[s] = int32(len(m.out))
-		if s != 0 {
-			for _, c := range sortedKeys(nodes[s].next) {
-				m.edgeByte = append(m.edgeByte, c)
-				m.edgeNext = append(m.edgeNext, nodes[s].next[c])
+	return order
+}
+
+// pickDense returns which states get dense rows (at most maxRows): the
+// root, the states one byte deep, then by edge count.
+func (t *trie) pickDense(order []int32, maxRows int) []bool {
+	dense := make([]bool, len(t.next))
+	dense[0] = true
+	budget := maxRows - 1
+	for _, n := range t.next[0] {
+		if budget > 0 {
+			dense[n] = true
+			budget--
+		}
+	}
+	var rest []int32
+	for _, s := range order {
+		if !dense[s] && len(t.next[s]) >= minDenseEdges {
+			rest = append(rest, s)
+		}
+	}
+	sort.SliceStable(rest, func(i, j int) bool { return len(t.next[rest[i]]) > len(t.next[rest[j]]) })
+	for _, s := range rest[:min(len(rest), max(budget, 0))] {
+		dense[s] = true
+	}
+	return dense
+}
+
+// compile numbers the states (dense ones first, each group in
+// breadth-first order) and lays out the tables.
+func (t *trie) compile(order []int32, dense []bool, npat int) *Matcher {
+	ns := len(order)
+	num := make([]int32, ns) // trie state -> state index
+	m := &Matcher{npat: npat, st: make([]state, ns)}
+	for _, s := range order {
+		if dense[s] {
+			num[s] = m.ndense
+			m.ndense++
+		}
+	}
+	next := m.ndense
+	for _, s := range order {
+		if !dense[s] {
+			num[s] = next
+			next++
+		}
+	}
+	ref := func(s int32) int32 { // trie state -> state number
+		if len(t.out[s]) > 0 {
+			return num[s] | outFlag
+		}
+		return num[s]
+	}
+	for _, s := range order {
+		st := &m.st[num[s]]
+		st.fail = ref(t.fail[s])
+		st.outSlot = -1
+		if len(t.out[s]) > 0 {
+			st.outSlot = int32(m.nout)
+			m.nout++
+			m.outStart = append(m.outStart, int32(len(m.out)))
+			m.out = append(m.out, t.out[s]...)
+		}
+		if dense[s] {
+			continue
+		}
+		keys := sortedKeys(t.next[s])
+		st.n = uint8(min(len(keys), 3))
+		if len(keys) <= 2 {
+			for j, c := range keys {
+				st.byte[j], st.next[j] = c, ref(t.next[s][c])
+			}
+			continue
+		}
+		st.next[0] = int32(len(m.edgeByte))
+		for _, c := range keys {
+			m.edgeByte = append(m.edgeByte, c)
+			m.edgeNext = append(m.edgeNext, ref(t.next[s][c]))
+		}
+		st.next[1] = int32(len(m.edgeByte))
+	}
+	m.outStart = append(m.outStart, int32(len(m.out)))
+	// Rows in breadth-first order: a state's fail target is fewer bytes
+	// deep, so its row (or its edges and fail chain) is complete when a
+	// row needs it.
+	m.rows = make([]int32, int(m.ndense)<<8)
+	for _, s := range order {
+		if !dense[s] {
+			continue
+		}
+		row := m.rows[int(num[s])<<8:][:256]
+		for c := range 256 {
+			if n, ok := t.next[s][byte(c)]; ok {
+				row[c] = ref(n)
+			} else if s != 0 {
+				row[c] = m.step(m.st[num[s]].fail, byte(c))
 			}
 		}
-		m.out = append(m.out, nodes[s].out...)
 	}
-	m.edgeStart[ns] = int32(len(m.edgeByte))
-	m.outStart[ns] = int32(len(m.out))
 	return m
 }
 
@@ -127,21 +254,73 @@ func sortedKeys(m map[byte]int32) []byte {
 	return k
 }
 
-// States returns the number of states, for memory reports.
-func (m *Matcher) States() int { return len(m.fail) }
-
-// Hits collects the patterns a scan found. Its buffers are sized for the
-// matcher once and reused; Reset between scans of one packet is not
-// needed (a pattern is reported once per Reset).
-type Hits struct {
-	IDs   []int32
-	stamp []uint32
-	gen   uint32
+// step is the transition from state number s on c, following fail links.
+func (m *Matcher) step(s int32, c byte) int32 {
+	for {
+		i := s & idxMask
+		if i < m.ndense {
+			return m.rows[int(i)<<8|int(c)]
+		}
+		st := &m.st[i]
+		if n, ok := m.edge(st, c); ok {
+			return n
+		}
+		s = st.fail
+	}
 }
 
-// NewHits returns a Hits for a matcher with n patterns.
-func NewHits(n int) *Hits {
-	return &Hits{IDs: make([]int32, 0, n), stamp: make([]uint32, n)}
+// edge returns the sparse state st's edge on c.
+func (m *Matcher) edge(st *state, c byte) (int32, bool) {
+	switch st.n {
+	case 0:
+		return 0, false
+	case 1:
+		return st.next[0], st.byte[0] == c
+	case 2:
+		if st.byte[0] == c {
+			return st.next[0], true
+		}
+		return st.next[1], st.byte[1] == c
+	}
+	for i := st.next[0]; i < st.next[1]; i++ {
+		if b := m.edgeByte[i]; b >= c {
+			if b == c {
+				return m.edgeNext[i], true
+			}
+			break
+		}
+	}
+	return 0, false
+}
+
+// States returns the number of states, for memory reports.
+func (m *Matcher) States() int { return len(m.st) }
+
+// Size is the automaton's memory in bytes, for reports.
+func (m *Matcher) Size() int {
+	return len(m.st)*20 + len(m.rows)*4 + len(m.edgeByte) + len(m.edgeNext)*4 + len(m.outStart)*4 + len(m.out)*4
+}
+
+// Hits collects the patterns a scan found. Its buffers are sized once
+// for the matchers it serves and reused. A pattern is reported once per
+// Reset, however many scans of one matcher run in between; a scan with
+// another matcher needs a Reset first.
+type Hits struct {
+	IDs    []int32
+	stamp  []uint32 // per pattern
+	sstamp []uint32 // per state with patterns, by outSlot
+	gen    uint32
+}
+
+// NewHits returns a Hits for the given matchers (nil ones are skipped).
+func NewHits(ms ...*Matcher) *Hits {
+	var npat, nout int
+	for _, m := range ms {
+		if m != nil {
+			npat, nout = max(npat, m.npat), max(nout, m.nout)
+		}
+	}
+	return &Hits{IDs: make([]int32, 0, min(npat, 1024)), stamp: make([]uint32, npat), sstamp: make([]uint32, nout), gen: 1}
 }
 
 // Reset forgets the reported patterns.
@@ -150,48 +329,49 @@ func (h *Hits) Reset() {
 	h.gen++
 	if h.gen == 0 {
 		clear(h.stamp)
+		clear(h.sstamp)
 		h.gen = 1
 	}
 }
 
-func (m *Matcher) next(s int32, c byte) int32 {
-	lo, hi := m.edgeStart[s], m.edgeStart[s+1]
-	for lo < hi {
-		if m.edgeByte[lo] == c {
-			return m.edgeNext[lo]
-		}
-		if m.edgeByte[lo] > c {
-			break
-		}
-		lo++
-	}
-	return -1
-}
-
 // Scan reports into h every pattern occurring in text (case-insensitive).
-// h must come from NewHits with at least this matcher's pattern count.
+// h must come from NewHits with this matcher among its matchers.
 func (m *Matcher) Scan(text []byte, h *Hits) {
 	s := int32(0)
+	rows, ndense := m.rows, m.ndense
 	for _, c := range text {
 		c = lower[c]
 		for {
-			if s == 0 {
-				s = m.root[c]
+			i := s & idxMask
+			if i < ndense {
+				s = rows[int(i)<<8|int(c)]
 				break
 			}
-			if n := m.next(s, c); n >= 0 {
+			st := &m.st[i]
+			if n, ok := m.edge(st, c); ok {
 				s = n
 				break
 			}
-			s = m.fail[s]
+			s = st.fail
 		}
-		if o, e := m.outStart[s], m.outStart[s+1]; o < e {
-			for _, p := range m.out[o:e] {
-				if h.stamp[p] != h.gen {
-					h.stamp[p] = h.gen
-					h.IDs = append(h.IDs, p)
-				}
-			}
+		if s < 0 {
+			m.report(s&idxMask, h)
+		}
+	}
+}
+
+// report adds the patterns ending in state i, unless this scan (since
+// the last Reset) has been there.
+func (m *Matcher) report(i int32, h *Hits) {
+	slot := m.st[i].outSlot
+	if h.sstamp[slot] == h.gen {
+		return
+	}
+	h.sstamp[slot] = h.gen
+	for _, p := range m.out[m.outStart[slot]:m.outStart[slot+1]] {
+		if h.stamp[p] != h.gen {
+			h.stamp[p] = h.gen
+			h.IDs = append(h.IDs, p)
 		}
 	}
 }

@@ -38,7 +38,7 @@ func TestScan(t *testing.T) {
 				ps[i] = []byte(p)
 			}
 			m := Build(ps)
-			h := NewHits(len(ps))
+			h := NewHits(m)
 			h.Reset()
 			m.Scan([]byte(tt.text), h)
 			got := slices.Clone(h.IDs)
@@ -61,27 +61,29 @@ func TestScanRandom(t *testing.T) {
 		}
 		return b
 	}
-	for range 200 {
+	for i := range 600 {
 		var ps [][]byte
 		for range 1 + r.IntN(20) {
 			ps = append(ps, gen(1+r.IntN(5)))
 		}
 		text := gen(r.IntN(60))
-		m := Build(ps)
-		h := NewHits(len(ps))
+		// Every dense-row budget: the root's only, a few, all.
+		rows := []int{1, 3, maxDenseRows}[i%3]
+		m := build(ps, rows)
+		h := NewHits(m)
 		h.Reset()
 		m.Scan(text, h)
 		got := slices.Clone(h.IDs)
 		slices.Sort(got)
 		if want := naive(ps, text); !slices.Equal(got, want) {
-			t.Fatalf("patterns %q text %q: got %v want %v", ps, text, got, want)
+			t.Fatalf("patterns %q text %q, %d dense rows: got %v want %v", ps, text, rows, got, want)
 		}
 	}
 }
 
 func TestScanNoAllocs(t *testing.T) {
 	m := Build([][]byte{[]byte("abc"), []byte("bc")})
-	h := NewHits(2)
+	h := NewHits(m)
 	text := []byte("xxabcxxbc")
 	if n := testing.AllocsPerRun(100, func() { h.Reset(); m.Scan(text, h) }); n != 0 {
 		t.Errorf("Scan allocates %v times", n)
