@@ -2,17 +2,10 @@ package inspect
 
 import (
 	"crypto/tls"
-	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/septa-fw/septa/inspect/ids"
-	"github.com/septa-fw/septa/inspect/ids/sig"
 )
 
 // clientHello returns the first record crypto/tls's client sends for
@@ -40,35 +33,10 @@ func clientHello(t *testing.T, serverName string) string {
 // interleave: a later packet of an earlier flow must be matched against
 // its own server name, never the one of the flow identified since.
 func TestInterleavedFlowsKeepTheirOwnFields(t *testing.T) {
-	rulesFile := filepath.Join(t.TempDir(), "test.rules")
-	if err := os.WriteFile(rulesFile, []byte(`alert tls any any -> any any (msg:"evil name"; flow:to_server; tls.sni; content:"evil.example"; sid:1; rev:1;)
-alert tls any any -> any any (msg:"keeps flows inspected"; flow:to_client; content:"never sent"; sid:2; rev:1;)
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pol := compilePolicy(t, fmt.Sprintf(`
-[[rules]]
-name = "web"
-from = "any"
-to = "any"
-ports = ["tcp/443"]
-app = "tls"
-ids = "detect"
-action = "allow"
-[ids]
-signatures = [%q]
-`, rulesFile), "")
-	eng, err := sig.NewFromConfig(ids.Config{Files: []string{rulesFile}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var engPtr atomic.Pointer[IDSEngine]
-	engPtr.Store(&IDSEngine{Engine: eng})
-	var ptr atomic.Pointer[Policy]
-	ptr.Store(pol)
 	sink := &sinkRecorder{}
-	w := NewWorker(Config{AllowMark: allowMark, DenyMark: denyMark, VerdictMask: verdictMask},
-		Deps{Policy: &ptr, Verdicter: nopVerdicter{}, Sink: sink, IDS: &engPtr})
+	w := idsWorker(t, "tcp/443", "tls", `alert tls any any -> any any (msg:"evil name"; flow:to_server; tls.sni; content:"evil.example"; sid:1; rev:1;)
+alert tls any any -> any any (msg:"keeps flows inspected"; flow:to_client; content:"never sent"; sid:2; rev:1;)
+`, nopVerdicter{}, sink)
 
 	good := &tcpConn{t: t, client: net.IP{10, 1, 0, 11}, server: net.IP{10, 3, 1, 10}, cport: 40001, sport: 443, cseq: 1, sseq: 1}
 	evil := &tcpConn{t: t, client: net.IP{10, 66, 0, 11}, server: net.IP{10, 3, 1, 10}, cport: 40002, sport: 443, cseq: 1, sseq: 1}

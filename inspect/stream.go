@@ -22,6 +22,10 @@ type stream struct {
 	guessed bool
 	spans   [maxSpans]span // filled byte ranges of buf, sorted, disjoint, not adjacent
 	nspans  uint8
+	// fin: the direction sent a FIN, whose sequence number is finOff
+	// bytes past the base (-1: no base then).
+	fin    bool
+	finOff int64
 	// Counters for this stream.
 	overlapDiff uint32 // overlapping segments whose bytes differed
 	dropped     uint32 // segments dropped for too many gaps
@@ -172,6 +176,31 @@ func (s *stream) contiguous() []byte {
 		return nil
 	}
 	return s.buf[:s.spans[0].end]
+}
+
+// close records the FIN of the direction, at seq (the sequence number
+// after the FIN segment's data).
+func (s *stream) close(seq uint32) {
+	s.fin, s.finOff = true, -1
+	if s.haveBase {
+		s.finOff = int64(int32(seq - s.base))
+	}
+}
+
+// ended reports whether the direction sent its FIN and every byte before
+// it, up to the depth, is in the stream: nothing more can arrive that the
+// inspector would read. A FIN whose sequence number is not the end of
+// the in-order data (after a gap, or forged) does not end it.
+func (s *stream) ended() bool {
+	switch {
+	case !s.fin || s.finOff < 0:
+		return false
+	case s.full():
+		return true
+	case s.nspans == 0:
+		return s.finOff == 0
+	}
+	return s.nspans == 1 && s.spans[0].start == 0 && int64(s.spans[0].end) == s.finOff
 }
 
 // full reports whether the in-order bytes reached the depth.

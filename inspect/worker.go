@@ -420,6 +420,9 @@ func (w *Worker) track(f *flow, dir int) (evasive bool) {
 		switch {
 		case p.Flags&packet.TCPRst != 0 || p.Flags&packet.TCPFin != 0:
 			f.state = stateClosing
+			if p.Flags&packet.TCPFin != 0 {
+				s.close(p.Seq + uint32(len(p.Payload)))
+			}
 		case p.Flags&(packet.TCPSyn|packet.TCPAck) == packet.TCPSyn:
 			f.state = stateSynSent
 			s.base, s.haveBase = p.Seq+1, true
@@ -717,7 +720,12 @@ func (w *Worker) inspectIDS(f *flow, dir int, now time.Time) {
 			}
 		}
 	case res.Verdict == packet.Allow, f.streams[0].full() && f.streams[1].full(),
-		f.packets[0]+f.packets[1] >= maxIDSPackets:
+		f.packets[0]+f.packets[1] >= maxIDSPackets,
+		// Both sides closed with all their data seen: nothing is left
+		// to inspect. (A RST does not end inspection: one with a wrong
+		// sequence number is ignored by the receiver, and the sender
+		// goes on.)
+		f.streams[0].ended() && f.streams[1].ended():
 		f.idsActive, f.mark = false, w.cfg.AllowMark
 	default:
 		return
