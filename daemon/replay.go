@@ -90,7 +90,9 @@ func Replay(cfg ReplayConfig) (ReplayStats, error) {
 	start := time.Now()
 	var qp inspect.Packet
 	for id := uint32(1); ; id++ {
-		data, ci, err := r.ReadPacketData()
+		// The worker keeps nothing of a packet past Handle (as with
+		// NFQUEUE's receive buffer), so the reader's buffer is reused.
+		data, ci, err := r.ZeroCopyReadPacketData()
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/septa-fw/septa/daemon"
 	// The built-in signature engine, for replay.
@@ -13,7 +15,7 @@ import (
 
 func newReplayCmd() *cobra.Command {
 	var cfg daemon.ReplayConfig
-	var eve string
+	var eve, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "replay --pcap FILE [--rules FILE]... [--eve OUT]",
 		Short: "Run the inspector offline over a capture: app-ID and signatures, EVE JSON out",
@@ -36,8 +38,23 @@ alone. --eve - (the default) writes to standard output.`,
 				defer f.Close()
 				out = f
 			}
-			cfg.EVE = out
+			bw := bufio.NewWriterSize(out, 256<<10)
+			cfg.EVE = bw
+			if cpuProfile != "" {
+				pf, err := os.Create(cpuProfile)
+				if err != nil {
+					return failure(err)
+				}
+				defer pf.Close()
+				if err := pprof.StartCPUProfile(pf); err != nil {
+					return failure(err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			st, err := daemon.Replay(cfg)
+			if ferr := bw.Flush(); err == nil && ferr != nil {
+				err = fmt.Errorf("replay: eve: %w", ferr)
+			}
 			if err != nil {
 				return failure(err)
 			}
@@ -50,5 +67,7 @@ alone. --eve - (the default) writes to standard output.`,
 	cmd.Flags().StringSliceVar(&cfg.Rules, "rules", nil, "signature files (Suricata rule language)")
 	cmd.Flags().StringVar(&eve, "eve", "-", "where to write EVE JSON")
 	cmd.Flags().IntVar(&cfg.Depth, "depth", 0, "inspection depth per direction in bytes (default 4096)")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the replay to this file (for performance work)")
+	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
