@@ -35,6 +35,7 @@ type Matcher struct {
 	out      []int32
 	npat     int
 	nout     int // states with patterns
+	maxLen   int // the longest pattern's length
 }
 
 // A state number is an index into st, with outFlag set when patterns end
@@ -111,7 +112,11 @@ func build(patterns [][]byte, maxRows int) *Matcher {
 	}
 	order := t.link()
 	dense := t.pickDense(order, maxRows)
-	return t.compile(order, dense, len(patterns))
+	m := t.compile(order, dense, len(patterns))
+	for _, p := range patterns {
+		m.maxLen = max(m.maxLen, len(p))
+	}
+	return m
 }
 
 // link sets the fail links and merges outputs along them; it returns
@@ -336,26 +341,90 @@ func (h *Hits) Reset() {
 
 // Scan reports into h every pattern occurring in text (case-insensitive).
 // h must come from NewHits with this matcher among its matchers.
+//
+// A step of the automaton waits for the load of the last one, so a long
+// text is cut into lanes scanned in one loop, one step of each lane per
+// round: their loads overlap. A lane starts maxLen-1 bytes before its
+// share, so that a pattern across the cut is found whole by the lane it
+// ends in (one found by two lanes is reported once).
 func (m *Matcher) Scan(text []byte, h *Hits) {
-	s := int32(0)
-	rows, ndense := m.rows, m.ndense
+	ov := m.maxLen - 1
+	q := len(text) / lanes
+	if q < minLane || q < 2*ov {
+		m.scanFrom(0, text, h)
+		return
+	}
+	// Lane k is text[k*q-ov : (k+1)*q] (the first from 0, as long as
+	// the others); the last goes on to the end alone.
+	n := q + ov
+	t0, t1, t2, t3 := text[:n], text[q-ov:][:n], text[2*q-ov:][:n], text[3*q-ov:][:n]
+	rows, nd := m.rows, m.ndense
+	var s0, s1, s2, s3 int32
+	for j := range n {
+		c0, c1, c2, c3 := lower[t0[j]], lower[t1[j]], lower[t2[j]], lower[t3[j]]
+		if i := s0 & idxMask; i < nd {
+			s0 = rows[int(i)<<8|int(c0)]
+		} else {
+			s0 = m.sparse(s0, c0)
+		}
+		if i := s1 & idxMask; i < nd {
+			s1 = rows[int(i)<<8|int(c1)]
+		} else {
+			s1 = m.sparse(s1, c1)
+		}
+		if i := s2 & idxMask; i < nd {
+			s2 = rows[int(i)<<8|int(c2)]
+		} else {
+			s2 = m.sparse(s2, c2)
+		}
+		if i := s3 & idxMask; i < nd {
+			s3 = rows[int(i)<<8|int(c3)]
+		} else {
+			s3 = m.sparse(s3, c3)
+		}
+		if (s0 | s1 | s2 | s3) < 0 {
+			for _, s := range [lanes]int32{s0, s1, s2, s3} {
+				if s < 0 {
+					m.report(s&idxMask, h)
+				}
+			}
+		}
+	}
+	m.scanFrom(s3, text[4*q:], h)
+}
+
+// Lanes of Scan, and the shortest lane worth cutting a text for.
+const (
+	lanes   = 4
+	minLane = 48
+)
+
+// scanFrom scans text from state number s, one byte after the other.
+func (m *Matcher) scanFrom(s int32, text []byte, h *Hits) {
+	rows, nd := m.rows, m.ndense
 	for _, c := range text {
 		c = lower[c]
-		for {
-			i := s & idxMask
-			if i < ndense {
-				s = rows[int(i)<<8|int(c)]
-				break
-			}
-			st := &m.st[i]
-			if n, ok := m.edge(st, c); ok {
-				s = n
-				break
-			}
-			s = st.fail
+		if i := s & idxMask; i < nd {
+			s = rows[int(i)<<8|int(c)]
+		} else {
+			s = m.sparse(s, c)
 		}
 		if s < 0 {
 			m.report(s&idxMask, h)
+		}
+	}
+}
+
+// sparse is the step from sparse state number s on c.
+func (m *Matcher) sparse(s int32, c byte) int32 {
+	for {
+		st := &m.st[s&idxMask]
+		if n, ok := m.edge(st, c); ok {
+			return n
+		}
+		s = st.fail
+		if i := s & idxMask; i < m.ndense {
+			return m.rows[int(i)<<8|int(c)]
 		}
 	}
 }

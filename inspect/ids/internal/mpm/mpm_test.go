@@ -66,7 +66,11 @@ func TestScanRandom(t *testing.T) {
 		for range 1 + r.IntN(20) {
 			ps = append(ps, gen(1+r.IntN(5)))
 		}
+		// Short texts take one lane, long ones four (Scan).
 		text := gen(r.IntN(60))
+		if i%2 == 1 {
+			text = gen(lanes*minLane + r.IntN(400))
+		}
 		// Every dense-row budget: the root's only, a few, all.
 		rows := []int{1, 3, maxDenseRows}[i%3]
 		m := build(ps, rows)
@@ -87,5 +91,24 @@ func TestScanNoAllocs(t *testing.T) {
 	text := []byte("xxabcxxbc")
 	if n := testing.AllocsPerRun(100, func() { h.Reset(); m.Scan(text, h) }); n != 0 {
 		t.Errorf("Scan allocates %v times", n)
+	}
+}
+
+// TestScanAcrossLanes places a pattern at every offset of a text that
+// Scan cuts into lanes, so that it straddles each cut in every way.
+func TestScanAcrossLanes(t *testing.T) {
+	pat := []byte("AbcdefgH")
+	m := Build([][]byte{pat, []byte("zz")})
+	h := NewHits(m)
+	for _, n := range []int{lanes * minLane, lanes*minLane + 3, 1000} {
+		for p := 0; p+len(pat) <= n; p++ {
+			text := bytes.Repeat([]byte("x"), n)
+			copy(text[p:], "aBCDEFGh")
+			h.Reset()
+			m.Scan(text, h)
+			if len(h.IDs) != 1 || h.IDs[0] != 0 {
+				t.Fatalf("text of %d bytes, pattern at %d: found %v", n, p, h.IDs)
+			}
+		}
 	}
 }
