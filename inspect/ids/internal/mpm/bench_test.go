@@ -78,7 +78,7 @@ func decodeContent(s []byte) []byte {
 func BenchmarkScanETOpen(b *testing.B) {
 	pats := etOpenContents(b)
 	m := Build(pats)
-	b.Logf("%d patterns, %d states, %.1f MiB", len(pats), m.States(), float64(m.Size())/(1<<20))
+	b.Logf("%d patterns, %d states (%d dense, %d classes), %.1f MiB", len(pats), m.States(), m.ndense, m.nc, float64(m.Size())/(1<<20))
 	text := []byte("GET /index.html?q=search+terms&page=2 HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0\r\nAccept: text/html,application/xhtml+xml\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\nCookie: sid=0123456789abcdef\r\n\r\n" +
 		"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 440\r\n\r\n" + string(bytes.Repeat([]byte("<p>The shop's <b>catalogue</b> of shoes, 42 items.</p>\n"), 8)))
 	h := NewHits(m)

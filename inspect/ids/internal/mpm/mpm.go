@@ -3,15 +3,16 @@
 // which patterns occur in a text, case-insensitively; the engine then
 // confirms each candidate with its full, case-exact match chain.
 //
-// The hot states (the root, the states one byte deep, and the states
-// with the most edges, up to a budget) have a dense row of 256
-// transitions with the fail links already followed, so a scan spends one
-// load per byte there. The others keep their few edges sorted in one
-// flat array and their fail link, so the automaton of all of ET Open's
-// fast patterns stays in tens of megabytes where a dense DFA would take
-// hundreds. States are numbered dense ones first, and a state number
-// carries a flag when patterns end there, so the common step (a dense
-// state, no pattern) reads nothing but its row. A built Matcher is
+// The automaton runs on byte classes (the bytes of the patterns, and one
+// class for all others). The hot states (the root, the states one byte
+// deep, the states with the most edges, then the shallowest, up to a
+// memory budget) have a dense row, one transition per class with the
+// fail links already followed, so a scan spends one load per byte there.
+// The others keep their few edges and their fail link, so the automaton
+// of all of ET Open's fast patterns stays in megabytes where a dense DFA
+// would take hundreds. States are numbered dense ones first, and a state
+// number carries a flag when patterns end there, so the common step (a
+// dense state, no pattern) reads nothing but its row. A built Matcher is
 // immutable and safe for concurrent use; Scan allocates nothing.
 //
 // It imports the standard library only.
@@ -21,10 +22,13 @@ import "sort"
 
 // Matcher is a built automaton.
 type Matcher struct {
-	// rows[s<<8|c] is the next state from dense state s (s < ndense) on
-	// byte c; the root is state 0.
+	// rows[s*nc+class[c]] is the next state from dense state s (s <
+	// ndense) on byte c; the root is state 0. Sparse states' edges are
+	// on classes too.
 	rows   []int32
 	ndense int32
+	nc     int       // byte classes: the row width
+	class  [256]byte // byte -> class, lower-casing included
 	st     []state // per state; only sparse states use edges and fail
 	// Edges of the sparse states, sorted by byte within a state.
 	edgeByte []byte
@@ -60,11 +64,11 @@ type state struct {
 	outSlot int32
 }
 
-// Dense row budget per automaton (1 KiB each): the root, every state one
-// byte deep, then the states with at least minDenseEdges edges, most
-// edges first.
+// Dense row budget per automaton (4 bytes per class each): the root,
+// every state one byte deep, the states with at least minDenseEdges
+// edges, most edges first, then the rest in breadth-first order.
 const (
-	maxDenseRows  = 4096
+	maxDenseBytes = 4 << 20
 	minDenseEdges = 3
 )
 
@@ -81,7 +85,7 @@ var lower = func() (t [256]byte) {
 
 // Build makes a matcher for patterns; pattern i is reported as i. Empty
 // patterns are never reported.
-func Build(patterns [][]byte) *Matcher { return build(patterns, maxDenseRows) }
+func Build(patterns [][]byte) *Matcher { return build(patterns, -1) }
 
 // trie is the automaton while it is built, in insertion numbering.
 type trie struct {
@@ -90,7 +94,29 @@ type trie struct {
 	fail []int32
 }
 
+// build builds with at most maxRows dense rows (-1: as many as
+// maxDenseBytes holds).
 func build(patterns [][]byte, maxRows int) *Matcher {
+	// Byte classes: the (lower-cased) bytes of the patterns get a class
+	// each, from 1; the bytes in no pattern share class 0. The automaton
+	// runs on classes, so a dense row has as many entries as classes.
+	var used [256]bool
+	for _, p := range patterns {
+		for _, c := range p {
+			used[lower[c]] = true
+		}
+	}
+	var class [256]byte
+	nc := 1
+	for c := range 256 {
+		if used[c] {
+			class[c] = byte(nc)
+			nc++
+		}
+	}
+	if maxRows < 0 {
+		maxRows = max(maxDenseBytes/(4*nc), 1)
+	}
 	t := &trie{next: []map[byte]int32{{}}, out: [][]int32{nil}}
 	for i, p := range patterns {
 		if len(p) == 0 {
@@ -98,7 +124,7 @@ func build(patterns [][]byte, maxRows int) *Matcher {
 		}
 		s := int32(0)
 		for _, c := range p {
-			c = lower[c]
+			c = class[lower[c]]
 			n, ok := t.next[s][c]
 			if !ok {
 				n = int32(len(t.next))
@@ -112,7 +138,10 @@ func build(patterns [][]byte, maxRows int) *Matcher {
 	}
 	order := t.link()
 	dense := t.pickDense(order, maxRows)
-	m := t.compile(order, dense, len(patterns))
+	m := t.compile(order, dense, len(patterns), nc)
+	for c := range 256 {
+		m.class[c] = class[lower[c]]
+	}
 	for _, p := range patterns {
 		m.maxLen = max(m.maxLen, len(p))
 	}
@@ -152,7 +181,7 @@ func (t *trie) link() []int32 {
 }
 
 // pickDense returns which states get dense rows (at most maxRows): the
-// root, the states one byte deep, then by edge count.
+// root, the states one byte deep, by edge count, then breadth first.
 func (t *trie) pickDense(order []int32, maxRows int) []bool {
 	dense := make([]bool, len(t.next))
 	dense[0] = true
@@ -172,16 +201,26 @@ func (t *trie) pickDense(order []int32, maxRows int) []bool {
 	sort.SliceStable(rest, func(i, j int) bool { return len(t.next[rest[i]]) > len(t.next[rest[j]]) })
 	for _, s := range rest[:min(len(rest), max(budget, 0))] {
 		dense[s] = true
+		budget--
+	}
+	for _, s := range order {
+		if budget <= 0 {
+			break
+		}
+		if !dense[s] {
+			dense[s] = true
+			budget--
+		}
 	}
 	return dense
 }
 
 // compile numbers the states (dense ones first, each group in
 // breadth-first order) and lays out the tables.
-func (t *trie) compile(order []int32, dense []bool, npat int) *Matcher {
+func (t *trie) compile(order []int32, dense []bool, npat, nc int) *Matcher {
 	ns := len(order)
 	num := make([]int32, ns) // trie state -> state index
-	m := &Matcher{npat: npat, st: make([]state, ns)}
+	m := &Matcher{npat: npat, st: make([]state, ns), nc: nc}
 	for _, s := range order {
 		if dense[s] {
 			num[s] = m.ndense
@@ -233,18 +272,24 @@ func (t *trie) compile(order []int32, dense []bool, npat int) *Matcher {
 	// Rows in breadth-first order: a state's fail target is fewer bytes
 	// deep, so its row (or its edges and fail chain) is complete when a
 	// row needs it.
-	m.rows = make([]int32, int(m.ndense)<<8)
+	m.rows = make([]int32, int(m.ndense)*nc)
 	for _, s := range order {
 		if !dense[s] {
 			continue
 		}
-		row := m.rows[int(num[s])<<8:][:256]
-		for c := range 256 {
-			if n, ok := t.next[s][byte(c)]; ok {
-				row[c] = ref(n)
-			} else if s != 0 {
-				row[c] = m.step(m.st[num[s]].fail, byte(c))
+		row := m.rows[int(num[s])*nc:][:nc]
+		if s != 0 {
+			// Where s has no edge, it goes where its fail target goes.
+			if f := m.st[num[s]].fail & idxMask; f < m.ndense {
+				copy(row, m.rows[int(f)*nc:][:nc])
+			} else {
+				for c := range nc {
+					row[c] = m.step(f, byte(c))
+				}
 			}
+		}
+		for c, n := range t.next[s] {
+			row[c] = ref(n)
 		}
 	}
 	return m
@@ -264,7 +309,7 @@ func (m *Matcher) step(s int32, c byte) int32 {
 	for {
 		i := s & idxMask
 		if i < m.ndense {
-			return m.rows[int(i)<<8|int(c)]
+			return m.rows[int(i)*m.nc+int(c)]
 		}
 		st := &m.st[i]
 		if n, ok := m.edge(st, c); ok {
@@ -358,27 +403,27 @@ func (m *Matcher) Scan(text []byte, h *Hits) {
 	// the others); the last goes on to the end alone.
 	n := q + ov
 	t0, t1, t2, t3 := text[:n], text[q-ov:][:n], text[2*q-ov:][:n], text[3*q-ov:][:n]
-	rows, nd := m.rows, m.ndense
+	rows, nd, nc, class := m.rows, m.ndense, m.nc, &m.class
 	var s0, s1, s2, s3 int32
 	for j := range n {
-		c0, c1, c2, c3 := lower[t0[j]], lower[t1[j]], lower[t2[j]], lower[t3[j]]
+		c0, c1, c2, c3 := class[t0[j]], class[t1[j]], class[t2[j]], class[t3[j]]
 		if i := s0 & idxMask; i < nd {
-			s0 = rows[int(i)<<8|int(c0)]
+			s0 = rows[int(i)*nc+int(c0)]
 		} else {
 			s0 = m.sparse(s0, c0)
 		}
 		if i := s1 & idxMask; i < nd {
-			s1 = rows[int(i)<<8|int(c1)]
+			s1 = rows[int(i)*nc+int(c1)]
 		} else {
 			s1 = m.sparse(s1, c1)
 		}
 		if i := s2 & idxMask; i < nd {
-			s2 = rows[int(i)<<8|int(c2)]
+			s2 = rows[int(i)*nc+int(c2)]
 		} else {
 			s2 = m.sparse(s2, c2)
 		}
 		if i := s3 & idxMask; i < nd {
-			s3 = rows[int(i)<<8|int(c3)]
+			s3 = rows[int(i)*nc+int(c3)]
 		} else {
 			s3 = m.sparse(s3, c3)
 		}
@@ -401,11 +446,11 @@ const (
 
 // scanFrom scans text from state number s, one byte after the other.
 func (m *Matcher) scanFrom(s int32, text []byte, h *Hits) {
-	rows, nd := m.rows, m.ndense
+	rows, nd, nc := m.rows, m.ndense, m.nc
 	for _, c := range text {
-		c = lower[c]
+		c = m.class[c]
 		if i := s & idxMask; i < nd {
-			s = rows[int(i)<<8|int(c)]
+			s = rows[int(i)*nc+int(c)]
 		} else {
 			s = m.sparse(s, c)
 		}
@@ -424,7 +469,7 @@ func (m *Matcher) sparse(s int32, c byte) int32 {
 		}
 		s = st.fail
 		if i := s & idxMask; i < m.ndense {
-			return m.rows[int(i)<<8|int(c)]
+			return m.rows[int(i)*m.nc+int(c)]
 		}
 	}
 }

@@ -71,8 +71,8 @@ func TestScanRandom(t *testing.T) {
 		if i%2 == 1 {
 			text = gen(lanes*minLane + r.IntN(400))
 		}
-		// Every dense-row budget: the root's only, a few, all.
-		rows := []int{1, 3, maxDenseRows}[i%3]
+		// Every dense-row budget: the root's only, a few, the default.
+		rows := []int{1, 3, -1}[i%3]
 		m := build(ps, rows)
 		h := NewHits(m)
 		h.Reset()
