@@ -34,14 +34,20 @@ type segTable struct {
 }
 
 func (t *segTable) lookup(v u128) []uint32 {
-	i, found := slices.BinarySearchFunc(t.starts, v, func(s, v u128) int { return s.cmp(v) })
-	if !found {
-		i--
+	// The last segment starting at or before v.
+	lo, hi := 0, len(t.starts)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if v.less(t.starts[m]) {
+			hi = m
+		} else {
+			lo = m + 1
+		}
 	}
-	if i < 0 {
+	if lo == 0 {
 		return nil
 	}
-	return t.ids[t.off[i]:t.off[i+1]]
+	return t.ids[t.off[lo-1]:t.off[lo]]
 }
 
 func (x *addrIndex) lookup(a netip.Addr) []uint32 {

@@ -21,6 +21,8 @@ func (a u128) cmp(b u128) int {
 	return cmp.Compare(a.lo, b.lo)
 }
 
+func (a u128) less(b u128) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
+
 func (a u128) inc() u128 {
 	a.lo++
 	if a.lo == 0 {
@@ -103,19 +105,29 @@ func intersect(a, b spans, max u128) spans {
 
 // contains reports whether v is in s.
 func (s spans) contains(v u128) bool {
-	if len(s) == 1 {
-		return v.cmp(s[0].lo) >= 0 && v.cmp(s[0].hi) <= 0
-	}
-	i, _ := slices.BinarySearchFunc(s, v, func(x span, v u128) int {
-		switch {
-		case x.hi.cmp(v) < 0:
-			return -1
-		case x.lo.cmp(v) > 0:
-			return 1
+	if len(s) <= 8 {
+		// Short lists ($HOME_NET, its complement, port lists) are
+		// walked: the spans are sorted.
+		for i := range s {
+			if v.less(s[i].lo) {
+				return false
+			}
+			if !s[i].hi.less(v) {
+				return true
+			}
 		}
-		return 0
-	})
-	return i < len(s) && v.cmp(s[i].lo) >= 0 && v.cmp(s[i].hi) <= 0
+		return false
+	}
+	lo, hi := 0, len(s)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s[m].hi.less(v) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(s) && !v.less(s[lo].lo)
 }
 
 // size returns the number of values in s, saturating at 2^64-1.

@@ -1,8 +1,10 @@
 package sig
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +19,9 @@ func TestIPSetMatchesExpr(t *testing.T) {
 		"[1.2.3.0/24,!1.2.3.4]", "[!1.2.3.4,!5.6.7.8]", "![1.2.3.4,$HOME_NET]", "[$HOME_NET,!192.168.1.0/24]",
 		"$V6NET", "!$V6NET", "[::/0,0.0.0.0/0]", "[0.0.0.0/0]", "::1", "[10.0.0.0/255.0.0.0,2001::/16]",
 		"[[1.0.0.0/8,!1.1.0.0/16],[!1.1.1.1]]", "::ffff:1.2.3.4", "255.255.255.255", "0.0.0.0/0",
+		// More than eight spans: searched, not walked.
+		"[1.1.1.1,2.2.2.2,3.3.3.0/24,4.4.4.4,5.5.5.5,6.6.6.6,7.7.7.7,8.8.8.8,9.9.9.9,11.0.0.0/8]",
+		"![1.1.1.1,2.2.2.2,3.3.3.0/24,4.4.4.4,5.5.5.5,6.6.6.6,7.7.7.7,8.8.8.8,9.9.9.9,11.0.0.0/8]",
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	probe := []netip.Addr{
@@ -56,7 +61,7 @@ func TestIPSetMatchesExpr(t *testing.T) {
 			}
 		}
 	}
-	ports := []string{"any", "!any", "80", "!80", "[80,443]", "[1:1024,!80]", "[!80,!443]", "![80:90,100]", "1024:", ":1023", "$HTTP_PORTS", "$SHELLCODE_PORTS", "$FILE_DATA_PORTS"}
+	ports := []string{"any", "!any", "80", "!80", "[80,443]", "[1,3,5,7,9,11,13,15,17,19,21]", "[1:1024,!80]", "[!80,!443]", "![80:90,100]", "1024:", ":1023", "$HTTP_PORTS", "$SHELLCODE_PORTS", "$FILE_DATA_PORTS"}
 	for _, src := range ports {
 		e, err := vars.parsePort(src, 0)
 		if err != nil {
@@ -81,4 +86,40 @@ func fromKey(v u128, is4 bool) netip.Addr {
 		b[i+8] = byte(v.lo >> (56 - 8*i))
 	}
 	return netip.AddrFrom16(b)
+}
+
+// TestAddrIndexLookup files random address sets under an index and
+// checks each lookup against the sets themselves.
+func TestAddrIndexLookup(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	vars := DefaultVars()
+	for round := range 50 {
+		var b addrIndexBuilder
+		var sets []ipSet
+		for id := range 1 + rng.IntN(30) {
+			var parts []string
+			for range 1 + rng.IntN(4) {
+				parts = append(parts, fmt.Sprintf("10.%d.%d.0/%d", rng.IntN(4), rng.IntN(256), 16+rng.IntN(17)))
+			}
+			e, err := vars.parseAddr("["+strings.Join(parts, ",")+"]", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sets = append(sets, compileAddr(&e))
+			b.add(&sets[id], uint32(id))
+		}
+		x := b.build()
+		for range 500 {
+			a := netip.AddrFrom4([4]byte{10, byte(rng.IntN(5)), byte(rng.IntN(256)), byte(rng.IntN(256))})
+			got := map[uint32]bool{}
+			for _, id := range x.lookup(a) {
+				got[id] = true
+			}
+			for id := range sets {
+				if want := sets[id].contains(a); got[uint32(id)] != want {
+					t.Fatalf("round %d: lookup %v: set %d filed: %v, contains: %v", round, a, id, got[uint32(id)], want)
+				}
+			}
+		}
+	}
 }

@@ -29,7 +29,7 @@ type Matcher struct {
 	ndense int32
 	nc     int       // byte classes: the row width
 	class  [256]byte // byte -> class, lower-casing included
-	st     []state // per state; only sparse states use edges and fail
+	st     []state   // per state; only sparse states use edges and fail
 	// Edges of the sparse states, sorted by byte within a state.
 	edgeByte []byte
 	edgeNext []int32
