@@ -17,6 +17,11 @@ type Scratch struct {
 	e    *Engine
 	st   state
 	hits [NumBuffers]*mpm.Hits // for both directions' automata
+	// payHits is the payload's when the stream window is scanned too;
+	// jobs and jobInfo are the packet's scans (scan).
+	payHits *mpm.Hits
+	jobs    []mpm.Job
+	jobInfo []scanJob
 	// pgOn stamps the port groups that apply to the packet; bufMask
 	// the buffers their fast patterns are in.
 	pgOn    []uint32
@@ -73,6 +78,9 @@ func (e *Engine) newScratch() *Scratch {
 			sc.hits[b] = mpm.NewHits(matcher(e.pre[0][b]), matcher(e.pre[1][b]))
 		}
 	}
+	sc.payHits = mpm.NewHits(matcher(e.pre[0][BufPayload]), matcher(e.pre[1][BufPayload]))
+	sc.jobs = make([]mpm.Job, 0, NumBuffers+1)
+	sc.jobInfo = make([]scanJob, 0, NumBuffers+1)
 	sc.st.latinBuf = make([]byte, 0, 4096)
 	sc.st.timeouts = &e.pcreTimeouts
 	sc.thr.init()
@@ -234,13 +242,20 @@ func (e *Engine) prefilterPort(sc *Scratch, pg *portGroup) {
 
 // scan runs the prefilter of the packet's direction once over each
 // buffer that the applying port groups have fast patterns in, and adds
-// the signatures of those groups whose pattern it finds.
+// the signatures of those groups whose pattern it finds. The buffers are
+// scanned together (mpm.ScanAll), certificates one by one.
 func (e *Engine) scan(sc *Scratch) {
 	d := 0
 	if !sc.st.toServer {
 		d = 1
 	}
 	p := sc.st.pkt
+	sc.jobs, sc.jobInfo = sc.jobs[:0], sc.jobInfo[:0]
+	add := func(bm *bufMPM, text []byte, h *mpm.Hits, stream bool) {
+		h.Reset()
+		sc.jobs = append(sc.jobs, mpm.Job{M: bm.m, Text: text, H: h})
+		sc.jobInfo = append(sc.jobInfo, scanJob{bm, stream})
+	}
 	for mask := sc.bufMask; mask != 0; mask &= mask - 1 {
 		b := Buffer(bits.TrailingZeros64(mask))
 		bm, h := e.pre[d][b], sc.hits[b]
@@ -259,27 +274,32 @@ func (e *Engine) scan(sc *Scratch) {
 				// The new part of the stream; its candidates are
 				// remembered for the next packets until they match.
 				if win := sc.stream()[sc.scanFrom:]; len(win) > 0 {
-					h.Reset()
-					bm.m.Scan(win, h)
-					sc.addHits(bm, h, true)
+					add(bm, win, h, true)
+					h = sc.payHits
 				}
 				if sc.payloadInWindow {
 					continue
 				}
 			}
 			if len(p.Payload) > 0 {
-				h.Reset()
-				bm.m.Scan(p.Payload, h)
-				sc.addHits(bm, h, false)
+				add(bm, p.Payload, h, false)
 			}
 		default:
-			if buf, ok := sc.buffer(b); ok {
-				h.Reset()
-				bm.m.Scan(buf, h)
-				sc.addHits(bm, h, false)
+			if buf, ok := sc.buffer(b); ok && len(buf) > 0 {
+				add(bm, buf, h, false)
 			}
 		}
 	}
+	mpm.ScanAll(sc.jobs)
+	for i, j := range sc.jobInfo {
+		sc.addHits(j.bm, sc.jobs[i].H, j.stream)
+	}
+}
+
+// scanJob is what a scan of Scratch.jobs is for.
+type scanJob struct {
+	bm     *bufMPM
+	stream bool // found in the stream window (addStreamCand)
 }
 
 // addHits adds the signatures under the patterns found, of the port

@@ -489,3 +489,111 @@ func (m *Matcher) report(i int32, h *Hits) {
 		}
 	}
 }
+
+// Job is one text to scan with a matcher, into its own Hits.
+type Job struct {
+	M    *Matcher
+	Text []byte
+	H    *Hits
+}
+
+// ScanAll scans each job's text as Scan does, into the job's Hits (not
+// Reset). Short texts, too short for Scan's lanes, are scanned four at a
+// time in one loop, each with its own automaton, so that their loads
+// overlap; so a job's Hits must not be another's.
+func ScanAll(jobs []Job) {
+	var ln [lanes]cursor
+	next := 0
+	for {
+		busy := false
+		n := len(idleText)
+		for k := range ln {
+			for len(ln[k].text) == 0 && next < len(jobs) {
+				j := jobs[next]
+				next++
+				if len(j.Text) >= lanes*minLane {
+					j.M.Scan(j.Text, j.H)
+					continue
+				}
+				ln[k] = cursor{m: j.M, text: j.Text, h: j.H}
+			}
+			if len(ln[k].text) == 0 {
+				ln[k] = cursor{m: idle, text: idleText}
+				continue
+			}
+			busy = true
+			n = min(n, len(ln[k].text))
+		}
+		if !busy {
+			return
+		}
+		step4(&ln, n)
+		for k := range ln {
+			if ln[k].m == idle {
+				ln[k].text = nil
+			}
+		}
+	}
+}
+
+// cursor is a lane of ScanAll: the rest of a job's text and its state.
+type cursor struct {
+	m    *Matcher
+	text []byte
+	s    int32
+	h    *Hits
+}
+
+// idle runs in a lane without a job: one state, no pattern.
+var (
+	idle     = Build(nil)
+	idleText = make([]byte, 256)
+)
+
+// step4 advances the four lanes by n bytes each.
+func step4(ln *[lanes]cursor, n int) {
+	m0, m1, m2, m3 := ln[0].m, ln[1].m, ln[2].m, ln[3].m
+	t0, t1, t2, t3 := ln[0].text[:n], ln[1].text[:n], ln[2].text[:n], ln[3].text[:n]
+	s0, s1, s2, s3 := ln[0].s, ln[1].s, ln[2].s, ln[3].s
+	for j := range n {
+		c0, c1, c2, c3 := m0.class[t0[j]], m1.class[t1[j]], m2.class[t2[j]], m3.class[t3[j]]
+		if i := s0 & idxMask; i < m0.ndense {
+			s0 = m0.rows[int(i)*m0.nc+int(c0)]
+		} else {
+			s0 = m0.sparse(s0, c0)
+		}
+		if i := s1 & idxMask; i < m1.ndense {
+			s1 = m1.rows[int(i)*m1.nc+int(c1)]
+		} else {
+			s1 = m1.sparse(s1, c1)
+		}
+		if i := s2 & idxMask; i < m2.ndense {
+			s2 = m2.rows[int(i)*m2.nc+int(c2)]
+		} else {
+			s2 = m2.sparse(s2, c2)
+		}
+		if i := s3 & idxMask; i < m3.ndense {
+			s3 = m3.rows[int(i)*m3.nc+int(c3)]
+		} else {
+			s3 = m3.sparse(s3, c3)
+		}
+		if (s0 | s1 | s2 | s3) < 0 {
+			if s0 < 0 {
+				m0.report(s0&idxMask, ln[0].h)
+			}
+			if s1 < 0 {
+				m1.report(s1&idxMask, ln[1].h)
+			}
+			if s2 < 0 {
+				m2.report(s2&idxMask, ln[2].h)
+			}
+			if s3 < 0 {
+				m3.report(s3&idxMask, ln[3].h)
+			}
+		}
+	}
+	for k, s := range [lanes]int32{s0, s1, s2, s3} {
+		ln[k].s = s
+		ln[k].text = ln[k].text[n:]
+	}
+}

@@ -92,6 +92,10 @@ func TestScanNoAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { h.Reset(); m.Scan(text, h) }); n != 0 {
 		t.Errorf("Scan allocates %v times", n)
 	}
+	jobs := []Job{{m, text, h}, {m, text[1:], NewHits(m)}}
+	if n := testing.AllocsPerRun(100, func() { ScanAll(jobs) }); n != 0 {
+		t.Errorf("ScanAll allocates %v times", n)
+	}
 }
 
 // TestScanAcrossLanes places a pattern at every offset of a text that
@@ -108,6 +112,53 @@ func TestScanAcrossLanes(t *testing.T) {
 			m.Scan(text, h)
 			if len(h.IDs) != 1 || h.IDs[0] != 0 {
 				t.Fatalf("text of %d bytes, pattern at %d: found %v", n, p, h.IDs)
+			}
+		}
+	}
+}
+
+// TestScanAll runs batches of jobs on different automata, short texts
+// and long, and compares each job's hits with its own Scan.
+func TestScanAll(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	alpha := []byte("abcAB\x00")
+	gen := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[r.IntN(len(alpha))]
+		}
+		return b
+	}
+	var ms []*Matcher
+	for range 5 {
+		var ps [][]byte
+		for range 1 + r.IntN(30) {
+			ps = append(ps, gen(1+r.IntN(6)))
+		}
+		ms = append(ms, build(ps, []int{1, 4, -1}[r.IntN(3)]))
+	}
+	for range 200 {
+		var jobs []Job
+		for range r.IntN(11) {
+			n := r.IntN(80)
+			if r.IntN(5) == 0 {
+				n = lanes*minLane + r.IntN(300)
+			}
+			m := ms[r.IntN(len(ms))]
+			h := NewHits(m)
+			h.Reset()
+			jobs = append(jobs, Job{M: m, Text: gen(n), H: h})
+		}
+		ScanAll(jobs)
+		for i, j := range jobs {
+			want := NewHits(j.M)
+			want.Reset()
+			j.M.Scan(j.Text, want)
+			got := slices.Clone(j.H.IDs)
+			slices.Sort(got)
+			slices.Sort(want.IDs)
+			if !slices.Equal(got, want.IDs) {
+				t.Fatalf("job %d of %d (%d bytes): ScanAll found %v, Scan %v", i, len(jobs), len(j.Text), got, want.IDs)
 			}
 		}
 	}
