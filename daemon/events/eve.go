@@ -1,10 +1,6 @@
 package events
 
-import (
-	"bytes"
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // EVETimeLayout is Suricata's EVE timestamp: microseconds and a numeric
 // zone without a colon ("2026-06-01T12:00:00.000000+0000"). Times are
@@ -15,7 +11,9 @@ const EVETimeLayout = "2006-01-02T15:04:05.000000-0700"
 // The records below follow Suricata's EVE schema (doc/userguide/output/
 // eve/eve-json-format.rst): field names and nesting are Suricata's, so
 // that pipelines reading Suricata's EVE read septa's unchanged. Septa's
-// own fields live under "septa", which Suricata never writes.
+// own fields live under "septa", which Suricata never writes. The tags
+// are the schema; eveappend.go writes it, and the tests check that it
+// writes what encoding/json would.
 
 type eveRecord struct {
 	Timestamp string    `json:"timestamp"`
@@ -105,32 +103,23 @@ func (s *eveSepta) empty() bool {
 // EVEEncoder encodes events as EVE JSON lines, reusing its buffer and
 // record between events. It is not safe for concurrent use.
 type EVEEncoder struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-	rec eveRecord
+	line []byte
+	rec  eveRecord
 }
 
 // NewEVEEncoder returns an encoder.
-func NewEVEEncoder() *EVEEncoder {
-	x := &EVEEncoder{}
-	x.enc = json.NewEncoder(&x.buf)
-	// Suricata writes <, > and & as they are; so do we (still valid
-	// JSON, and greppable).
-	x.enc.SetEscapeHTML(false)
-	return x
-}
+func NewEVEEncoder() *EVEEncoder { return &EVEEncoder{} }
 
 // Encode returns e as one EVE JSON line, ending in a newline. The bytes
 // are valid until the next call. Strings that are not valid UTF-8 have
 // their bad bytes replaced by U+FFFD (encoding/json's rule), and control
 // characters are escaped, so a line never contains a raw newline.
+// Suricata writes <, > and & as they are; so does septa (still valid
+// JSON, and greppable). The error is always nil.
 func (x *EVEEncoder) Encode(e *Event) ([]byte, error) {
-	x.buf.Reset()
 	x.fill(e)
-	if err := x.enc.Encode(&x.rec); err != nil {
-		return nil, err
-	}
-	return x.buf.Bytes(), nil
+	x.line = appendRecord(x.line[:0], &x.rec)
+	return x.line, nil
 }
 
 func (x *EVEEncoder) stamp(t time.Time) string {

@@ -190,6 +190,43 @@ func TestEVEEncodeReusesBuffer(t *testing.T) {
 	}
 }
 
+// jsonLine is r as encoding/json writes it (HTML escaping off): what the
+// hand-written encoder must write.
+func jsonLine(t *testing.T, r *eveRecord) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestEVEAppendMatchesJSON: every sample event, and strings with every
+// kind of escape, come out as encoding/json writes them.
+func TestEVEAppendMatchesJSON(t *testing.T) {
+	odd := "a\"\\\b\f\n\r\t\x00\x1f\x7f<&>\u2028\u2029\xff\xc3(é😀\xed\xa0\x80"
+	events := []*Event{sampleAlert(), sampleFlow(), sampleDecision(), sampleDrop(), sampleICMPDrop(), samplePolicy(), {Kind: KindFlow, Time: t0}}
+	e := sampleAlert()
+	e.Alert.Signature, e.User, e.Groups, e.Cmdline, e.Observe = odd, odd, []string{odd, ""}, odd, true
+	e.Policy.Generation = 7
+	events = append(events, e)
+	d := sampleDrop()
+	d.Reason = ""
+	events = append(events, d)
+	for i, e := range events {
+		enc := NewEVEEncoder()
+		line, err := enc.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := jsonLine(t, &enc.rec); !bytes.Equal(line, want) {
+			t.Errorf("event %d: Encode wrote\n%s\nencoding/json writes\n%s", i, line, want)
+		}
+	}
+}
+
 func FuzzEVE(f *testing.F) {
 	f.Add(uint8(KindAlert), []byte{10, 0, 0, 1}, uint16(80), uint8(6), "http", "rule", "user", "sig", "grp", int64(0))
 	f.Add(uint8(KindFlow), []byte{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, uint16(0), uint8(58), "", "\n\x00\"\\", "\xff\xfe", "<&>", "\u2028", int64(-1))
@@ -208,9 +245,13 @@ func FuzzEVE(f *testing.F) {
 			Alert:  Alert{Action: user, GID: uint32(port), SID: uint32(nanos), Signature: sig, Category: group, Severity: int(proto)},
 			Policy: Policy{Generation: uint64(nanos), Revision: app, Error: sig},
 		}
-		line, err := NewEVEEncoder().Encode(e)
+		enc := NewEVEEncoder()
+		line, err := enc.Encode(e)
 		if err != nil {
 			t.Fatalf("Encode: %v", err)
+		}
+		if want := jsonLine(t, &enc.rec); !bytes.Equal(line, want) {
+			t.Fatalf("Encode wrote\n%s\nencoding/json writes\n%s", line, want)
 		}
 		if bytes.IndexByte(line, '\n') != len(line)-1 {
 			t.Fatalf("not exactly one line: %q", line)
