@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -49,7 +50,7 @@ func Replay(cfg ReplayConfig) (ReplayStats, error) {
 		return st, fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
-	r, err := pcapgo.NewReader(f)
+	r, err := pcapgo.NewReader(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
 		return st, fmt.Errorf("replay: %s: %w", cfg.Pcap, err)
 	}
@@ -84,11 +85,15 @@ func Replay(cfg ReplayConfig) (ReplayStats, error) {
 	}, 1))
 	var now time.Time
 	sink := &replaySink{enc: events.NewEVEEncoder(), w: cfg.EVE}
-	w := inspect.NewWorker(inspect.Config{Depth: cfg.Depth, IdentifyAll: true, PassFirstPackets: true, MaxFlows: 1 << 20,
+	w := inspect.NewWorker(inspect.Config{Depth: cfg.Depth, IdentifyAll: true, DecideIdle: true, PassFirstPackets: true, MaxFlows: 1 << 20,
 		AllowMark: 1, DenyMark: 2, VerdictMask: 3},
 		inspect.Deps{Policy: &pol, Verdicter: replayVerdicter{}, Sink: sink, IDS: &engine, Now: func() time.Time { return now }})
 	start := time.Now()
 	var qp inspect.Packet
+	// Flows time out on the capture's clock, as in septad (a decided
+	// flow lingers, an undecided idle one is decided), checked once per
+	// second of it.
+	var swept time.Time
 	for id := uint32(1); ; id++ {
 		// The worker keeps nothing of a packet past Handle (as with
 		// NFQUEUE's receive buffer), so the reader's buffer is reused.
@@ -107,6 +112,10 @@ func Replay(cfg ReplayConfig) (ReplayStats, error) {
 		now = ci.Timestamp
 		qp = inspect.Packet{ID: id, Payload: data[strip:], Hook: inspect.HookForward}
 		w.Handle(&qp)
+		if now.Sub(swept) >= time.Second {
+			w.Sweep()
+			swept = now
+		}
 	}
 	// Decide what is left: flows whose application never showed.
 	w.DecideAll()

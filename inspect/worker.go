@@ -40,6 +40,10 @@ type Config struct {
 	// IdentifyAll: identify the application of every flow before
 	// deciding it, whatever the rules need (offline replay).
 	IdentifyAll bool
+	// DecideIdle: Sweep decides an idle undecided flow on what is known,
+	// with its event, before forgetting it (offline replay, where every
+	// flow gets a record).
+	DecideIdle bool
 	// AllowMark and DenyMark are the packet mark bits that carry a
 	// decision to the kernel; VerdictMask covers both (nft.MarkLayout).
 	AllowMark, DenyMark, VerdictMask uint32
@@ -820,6 +824,10 @@ func (w *Worker) Sweep() {
 		}
 		idle := time.Duration(nanos - f.seen)
 		if f.decided && idle >= w.cfg.Linger || !f.decided && f.nheld == 0 && idle >= w.cfg.IdleTimeout {
+			if !f.decided && w.cfg.DecideIdle && pol != nil {
+				f.appDone = true
+				w.finish(pol, f, w.decide(pol, f, now, true), now, -1)
+			}
 			w.drop(f)
 			continue
 		}

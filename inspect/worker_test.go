@@ -348,3 +348,30 @@ func TestWorkerNoAllocs(t *testing.T) {
 		t.Errorf("a new flow's packets allocate %v times, want 0", n)
 	}
 }
+
+// TestWorkerDecideIdle: Sweep forgets an idle undecided flow; with
+// DecideIdle (replay) it decides it first, so that its event is written.
+func TestWorkerDecideIdle(t *testing.T) {
+	pol := compilePolicy(t, testPolicy, testInventory)
+	for _, decide := range []bool{false, true} {
+		now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+		var ptr atomic.Pointer[Policy]
+		ptr.Store(pol)
+		sink := &sinkRecorder{}
+		w := NewWorker(Config{AllowMark: allowMark, DenyMark: denyMark, VerdictMask: verdictMask, PassFirstPackets: true, DecideIdle: decide},
+			Deps{Policy: &ptr, Verdicter: nopVerdicter{}, Sink: sink, Now: func() time.Time { return now }})
+		c := &tcpConn{t: t, client: net.IP{10, 3, 2, 1}, server: net.IP{10, 3, 3, 10}, cport: 40003, sport: 5432, cseq: 1, sseq: 1}
+		w.Handle(&Packet{ID: 1, Payload: c.pkt(true, "S", ""), Hook: HookInput})
+		w.Handle(&Packet{ID: 2, Payload: c.pkt(true, "PA", "\x00\x00"), Hook: HookInput})
+		now = now.Add(DefaultIdleTimeout)
+		w.Sweep()
+		if w.Len() != 0 {
+			t.Errorf("DecideIdle %v: %d flows left after the idle timeout", decide, w.Len())
+		}
+		if got := len(sink.events); got != map[bool]int{false: 0, true: 1}[decide] {
+			t.Errorf("DecideIdle %v: %d events", decide, got)
+		} else if decide && sink.events[0].Action != ir.ActionDeny {
+			t.Errorf("idle flow decided %v, want the default's deny (no PostgreSQL seen)", sink.events[0].Action)
+		}
+	}
+}
