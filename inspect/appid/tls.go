@@ -81,79 +81,90 @@ func detectTLS(in *Input, info *Info) Result {
 // ClientHello split over several records (legal, and a known way to hide
 // the SNI from middleboxes) is reassembled into info.Scratch.
 func tlsClientHello(b []byte, info *Info) Result {
+	body, r := clientHelloBody(b, &info.Scratch)
+	if r != Yes || body == nil {
+		return r
+	}
+	return finishHello(body, 't', info)
+}
+
+// clientHelloBody returns the body of the ClientHello at the start of b
+// (after its handshake header), from scratch when it spans records. A
+// hello too big for scratch is Yes with a nil body.
+func clientHelloBody(b []byte, scratch *[4096]byte) ([]byte, Result) {
 	if len(b) == 0 {
-		return More
+		return nil, More
 	}
 	if b[0] != tlsRecordHandshake {
-		return No
+		return nil, No
 	}
 	if len(b) < 5 {
-		return tlsPrefixMore(b)
+		return nil, tlsPrefixMore(b)
 	}
 	// Record versions 0x0300..0x0304; ClientHellos use 0x0301 or 0x0303
 	// in practice, SSL 3.0 clients 0x0300.
 	if b[1] != 3 || b[2] > 4 {
-		return No
+		return nil, No
 	}
 	recLen := int(binary.BigEndian.Uint16(b[3:5]))
 	if recLen < 4 || recLen > tlsMaxRecord {
-		return No
+		return nil, No
 	}
 	payload := b[5:min(len(b), 5+recLen)]
 	if len(payload) < 4 {
-		return More
+		return nil, More
 	}
 	if payload[0] != tlsHandshakeHello {
-		return No
+		return nil, No
 	}
 	hsLen := int(payload[1])<<16 | int(payload[2])<<8 | int(payload[3])
 	// The smallest hello: version, random, empty session id, one cipher
 	// suite, one compression method.
 	if hsLen < 2+32+1+4+2 || hsLen > 1<<16 {
-		return No
+		return nil, No
 	}
 	if 4+hsLen <= recLen {
 		// The common case: the whole hello is in the first record.
 		if len(payload) < 4+hsLen {
-			return More
+			return nil, More
 		}
-		return finishHello(payload[4:4+hsLen], 't', info)
+		return payload[4 : 4+hsLen], Yes
 	}
 	// The hello continues in later records: gather its fragments.
-	if 4+hsLen > len(info.Scratch) {
+	if 4+hsLen > len(scratch) {
 		// Too big to reassemble here: a ClientHello nevertheless, but
 		// without its fields.
 		if len(payload) < 4+2+32 || payload[4] != 3 {
-			return More
+			return nil, More
 		}
-		return Yes
+		return nil, Yes
 	}
-	n := copy(info.Scratch[:], payload)
+	n := copy(scratch[:], payload)
 	rest := b[5+len(payload):]
 	for range tlsMaxRecords {
 		if n >= 4+hsLen {
 			break
 		}
 		if len(rest) < 5 {
-			return More
+			return nil, More
 		}
 		if rest[0] != tlsRecordHandshake || rest[1] != 3 {
-			return No
+			return nil, No
 		}
 		l := int(binary.BigEndian.Uint16(rest[3:5]))
 		if l == 0 || l > tlsMaxRecord {
-			return No
+			return nil, No
 		}
 		if len(rest) < 5+l {
-			return More
+			return nil, More
 		}
-		n += copy(info.Scratch[n:4+hsLen], rest[5:5+l])
+		n += copy(scratch[n:4+hsLen], rest[5:5+l])
 		rest = rest[5+l:]
 	}
 	if n < 4+hsLen {
-		return No
+		return nil, No
 	}
-	return finishHello(info.Scratch[4:4+hsLen], 't', info)
+	return scratch[4 : 4+hsLen], Yes
 }
 
 // tlsPrefixMore returns More if b (shorter than a record header) could
@@ -323,13 +334,19 @@ func (h *helloFields) fill(proto byte, info *Info) {
 // straight from the hello and are cut at the buffer's end (see ja3).
 const ja3Buf = 4096
 
-// ja3 returns the MD5 of the JA3 string (Salesforce's JA3 README):
-// "SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats"
-// with decimal values joined by '-' and GREASE values left out. The string
-// is built in a stack buffer; MD5 is computed into the fixed array.
+// ja3 returns the MD5 of the JA3 string (appendJA3), built in a stack
+// buffer.
 func (h *helloFields) ja3() [16]byte {
 	var buf [ja3Buf]byte
-	b := buf[:0]
+	return md5.Sum(h.appendJA3(buf[:0]))
+}
+
+// appendJA3 appends the JA3 string (Salesforce's JA3 README):
+// "SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats"
+// with decimal values joined by '-' and GREASE values left out, at most
+// ja3Buf bytes of it.
+func (h *helloFields) appendJA3(b []byte) []byte {
+	limit := len(b) + ja3Buf
 	b = appendUint(b, uint64(h.legacyVersion))
 	b = append(b, ',')
 	for i, v := range h.ciphers[:h.nCiphers] {
@@ -347,7 +364,7 @@ func (h *helloFields) ja3() [16]byte {
 	}
 	b = append(b, ',')
 	first := true
-	for i := 0; i+1 < len(h.groups) && len(b) < ja3Buf-16; i += 2 {
+	for i := 0; i+1 < len(h.groups) && len(b) < limit-16; i += 2 {
 		v := binary.BigEndian.Uint16(h.groups[i:])
 		if isGREASE(v) {
 			continue
@@ -360,7 +377,7 @@ func (h *helloFields) ja3() [16]byte {
 	}
 	b = append(b, ',')
 	for i, v := range h.points {
-		if len(b) >= ja3Buf-8 {
+		if len(b) >= limit-8 {
 			break
 		}
 		if i > 0 {
@@ -368,7 +385,7 @@ func (h *helloFields) ja3() [16]byte {
 		}
 		b = appendUint(b, uint64(v))
 	}
-	return md5.Sum(b)
+	return b
 }
 
 // ja4 writes the JA4 fingerprint (FoxIO, technical_details/JA4.md) into
@@ -528,44 +545,13 @@ func appendUint(b []byte, v uint64) []byte {
 // tlsServerHello recognises a ServerHello record from the server, for
 // flows whose client side was not seen; it yields the selected version.
 func tlsServerHello(b []byte, info *Info) Result {
-	if len(b) == 0 {
-		return More
-	}
-	if b[0] != tlsRecordHandshake {
-		return No
-	}
-	if len(b) < 5 {
-		return tlsPrefixMore(b)
-	}
-	if b[1] != 3 || b[2] > 4 {
-		return No
-	}
-	recLen := int(binary.BigEndian.Uint16(b[3:5]))
-	if recLen < 4+38 || recLen > tlsMaxRecord {
-		return No
-	}
-	if len(b) < 5+recLen {
-		return More
-	}
-	p := b[5 : 5+recLen]
-	if p[0] != tlsHandshakeServer {
-		return No
-	}
-	hsLen := int(p[1])<<16 | int(p[2])<<8 | int(p[3])
-	if hsLen > len(p)-4 || hsLen < 38 {
-		return No
-	}
-	body := p[4 : 4+hsLen]
-	if body[0] != 3 || body[1] > 4 {
-		return No
+	body, r := serverHelloBody(b)
+	if r != Yes {
+		return r
 	}
 	version := binary.BigEndian.Uint16(body)
 	q := body[34:]
-	sid := int(q[0])
-	if sid > 32 || len(q) < 1+sid+3 {
-		return No
-	}
-	q = q[1+sid+3:] // cipher suite, compression method
+	q = q[1+int(q[0])+3:] // session id, cipher suite, compression method
 	if len(q) >= 2 && int(binary.BigEndian.Uint16(q)) == len(q)-2 {
 		q = q[2:]
 		for len(q) >= 4 {
@@ -582,4 +568,45 @@ func tlsServerHello(b []byte, info *Info) Result {
 	}
 	info.TLSVersion = version
 	return Yes
+}
+
+// serverHelloBody returns the body of the ServerHello in the first
+// record of the server's stream b (after its handshake header), checked
+// up to the compression method.
+func serverHelloBody(b []byte) ([]byte, Result) {
+	if len(b) == 0 {
+		return nil, More
+	}
+	if b[0] != tlsRecordHandshake {
+		return nil, No
+	}
+	if len(b) < 5 {
+		return nil, tlsPrefixMore(b)
+	}
+	if b[1] != 3 || b[2] > 4 {
+		return nil, No
+	}
+	recLen := int(binary.BigEndian.Uint16(b[3:5]))
+	if recLen < 4+38 || recLen > tlsMaxRecord {
+		return nil, No
+	}
+	if len(b) < 5+recLen {
+		return nil, More
+	}
+	p := b[5 : 5+recLen]
+	if p[0] != tlsHandshakeServer {
+		return nil, No
+	}
+	hsLen := int(p[1])<<16 | int(p[2])<<8 | int(p[3])
+	if hsLen > len(p)-4 || hsLen < 38 {
+		return nil, No
+	}
+	body := p[4 : 4+hsLen]
+	if body[0] != 3 || body[1] > 4 {
+		return nil, No
+	}
+	if sid := int(body[34]); sid > 32 || len(body) < 35+sid+3 {
+		return nil, No
+	}
+	return body, Yes
 }

@@ -64,7 +64,12 @@ func StartSeptad(h *lab.Host, bin, dir, policy, config string, timeout time.Dura
 	}
 	s := &Septad{Client: daemon.NewClient(sock), dir: dir, waited: make(chan struct{})}
 	// ip netns exec execs septad: the child's pid is septad's.
-	s.cmd = exec.Command("ip", "netns", "exec", h.NS, bin, "-config", filepath.Join(dir, "septad.toml"))
+	args := []string{"netns", "exec", h.NS, bin, "-config", filepath.Join(dir, "septad.toml")}
+	if pd := os.Getenv("SEPTA_BENCH_PROFILE_DIR"); pd != "" {
+		// Performance work: a CPU profile of each septad run.
+		args = append(args, "-cpuprofile", filepath.Join(pd, filepath.Base(dir)+".prof"))
+	}
+	s.cmd = exec.Command("ip", args...)
 	s.cmd.Stdout, s.cmd.Stderr = s, s
 	if err := s.cmd.Start(); err != nil {
 		return nil, err

@@ -2,6 +2,8 @@ package sig
 
 import (
 	"bytes"
+	"crypto/md5"
+	"encoding/hex"
 
 	"github.com/septa-fw/septa/inspect/appid"
 )
@@ -85,7 +87,31 @@ func (sc *Scratch) build(b Buffer) ([]byte, bool) {
 	case BufTLSCerts:
 		// A multi-buffer: see Scratch.certs.
 		return nil, false
-	case BufJA3String, BufJA3SHash, BufBase64Data, BufHTTPHeaderRaw:
+	case BufJA3String:
+		// The client's hello, inspected to the server (Suricata).
+		if in.App != appid.TLS || !toServer {
+			return nil, false
+		}
+		if sc.hello == nil {
+			sc.hello = new([4096]byte)
+		}
+		o, ok := appid.AppendJA3String(sc.own[b][:0], in.Stream[0], sc.hello)
+		sc.own[b] = o
+		return o, ok
+	case BufJA3SHash:
+		// The server's hello, inspected to the client.
+		if in.App != appid.TLS || toServer {
+			return nil, false
+		}
+		s, ok := appid.AppendJA3S(sc.own[b][:0], in.Stream[1])
+		if !ok {
+			return nil, false
+		}
+		sum := md5.Sum(s) // the string's storage then takes its hash
+		o := hex.AppendEncode(s[:0], sum[:])
+		sc.own[b] = o
+		return o, true
+	case BufBase64Data, BufHTTPHeaderRaw:
 		return nil, false
 	}
 	// HTTP.

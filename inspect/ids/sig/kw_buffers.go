@@ -29,7 +29,7 @@ func setupSticky(p *parser, b Buffer) error {
 	}
 	p.cur = p.listFor(b, false)
 	switch b {
-	case BufJA3String, BufJA3SHash, BufBase64Data, BufHTTPHeaderRaw:
+	case BufBase64Data, BufHTTPHeaderRaw:
 		p.inert(buffers[b].Name)
 	}
 	return nil

@@ -54,6 +54,7 @@ type Scratch struct {
 	req      httpMsg
 	resp     httpMsg
 	httpDone bool
+	hello    *[4096]byte // a ClientHello split over records (ja3.string)
 
 	thr thresholds
 }
