@@ -22,10 +22,10 @@ type stream struct {
 	guessed bool
 	spans   [maxSpans]span // filled byte ranges of buf, sorted, disjoint, not adjacent
 	nspans  uint8
-	// fin: the direction sent a FIN, whose sequence number is finOff
-	// bytes past the base (-1: no base then).
+	// fin: the direction sent a FIN; finSeq is the sequence number
+	// after its data (where the stream ends).
 	fin    bool
-	finOff int64
+	finSeq uint32
 	// Counters for this stream.
 	overlapDiff uint32 // overlapping segments whose bytes differed
 	dropped     uint32 // segments dropped for too many gaps
@@ -180,27 +180,28 @@ func (s *stream) contiguous() []byte {
 
 // close records the FIN of the direction, at seq (the sequence number
 // after the FIN segment's data).
-func (s *stream) close(seq uint32) {
-	s.fin, s.finOff = true, -1
-	if s.haveBase {
-		s.finOff = int64(int32(seq - s.base))
-	}
-}
+func (s *stream) close(seq uint32) { s.fin, s.finSeq = true, seq }
 
 // ended reports whether the direction sent its FIN and every byte before
 // it, up to the depth, is in the stream: nothing more can arrive that the
 // inspector would read. A FIN whose sequence number is not the end of
 // the in-order data (after a gap, or forged) does not end it.
 func (s *stream) ended() bool {
-	switch {
-	case !s.fin || s.finOff < 0:
+	if !s.fin || !s.haveBase || s.guessed {
+		// A guessed base (the handshake was not seen) may be wrong:
+		// earlier data can still come.
 		return false
-	case s.full():
-		return true
-	case s.nspans == 0:
-		return s.finOff == 0
 	}
-	return s.nspans == 1 && s.spans[0].start == 0 && int64(s.spans[0].end) == s.finOff
+	if s.full() {
+		return true
+	}
+	// The FIN's place is taken against the base now: a guessed base may
+	// have moved back since (rebase).
+	end := int64(int32(s.finSeq - s.base))
+	if s.nspans == 0 {
+		return end == 0
+	}
+	return s.nspans == 1 && s.spans[0].start == 0 && int64(s.spans[0].end) == end
 }
 
 // full reports whether the in-order bytes reached the depth.

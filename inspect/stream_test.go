@@ -101,3 +101,56 @@ func FuzzStream(f *testing.F) {
 		}
 	})
 }
+
+// TestStreamEnded: a direction has ended when its FIN came and every
+// byte before it, up to the depth, is in the stream, from a start the
+// handshake gave.
+func TestStreamEnded(t *testing.T) {
+	const isn = 0xfffffff8 // the FIN's place wraps too
+	type seg struct {
+		off  uint32
+		data string
+	}
+	tests := []struct {
+		name  string
+		guess bool // no handshake: the base comes from the first data
+		segs  []seg
+		fin   uint32 // offset of the FIN, after its data
+		noFIN bool
+		depth int
+		ended bool
+	}{
+		{name: "all data then FIN", segs: []seg{{0, "GET / HTTP/1.1\r\n\r\n"}}, fin: 18, ended: true},
+		{name: "no data, FIN", fin: 0, ended: true},
+		{name: "no FIN", segs: []seg{{0, "abc"}}, noFIN: true},
+		{name: "FIN after a gap", segs: []seg{{0, "abc"}, {6, "ghi"}}, fin: 9},
+		{name: "FIN past the data", segs: []seg{{0, "abc"}}, fin: 103},
+		{name: "FIN before the data's end", segs: []seg{{0, "abcdef"}}, fin: 3},
+		{name: "beyond the depth: full", depth: 4, segs: []seg{{0, "abcdefgh"}}, fin: 8, ended: true},
+		{name: "guessed base", guess: true, segs: []seg{{10, "abc"}}, fin: 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			depth := tt.depth
+			if depth == 0 {
+				depth = 64
+			}
+			s := &stream{buf: make([]byte, depth)}
+			if !tt.guess {
+				s.start(isn)
+			}
+			for _, sg := range tt.segs {
+				s.add(isn+sg.off, []byte(sg.data))
+			}
+			if s.ended() {
+				t.Fatal("ended before any FIN")
+			}
+			if !tt.noFIN {
+				s.close(isn + tt.fin)
+			}
+			if got := s.ended(); got != tt.ended {
+				t.Errorf("ended = %v, want %v", got, tt.ended)
+			}
+		})
+	}
+}
