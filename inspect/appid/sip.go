@@ -54,6 +54,9 @@ func detectSIP(in *Input, info *Info) Result {
 	if r2 := firstLineResult(b); r2 != Yes {
 		return r2 // the request line has not ended yet
 	}
+	if len(line) <= len(verb) {
+		return No // the method alone ("OPTIONS\n"): no URI
+	}
 	uri, ver, ok := bytes.Cut(line[len(verb)+1:], []byte(" "))
 	if !ok || string(ver) != version {
 		return No
