@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/septa-fw/septa/inspect/ids"
 	"github.com/septa-fw/septa/inspect/ids/sig"
@@ -41,7 +42,7 @@ signatures = [%q]
 	var ptr atomic.Pointer[Policy]
 	ptr.Store(pol)
 	return NewWorker(Config{AllowMark: allowMark, DenyMark: denyMark, VerdictMask: verdictMask},
-		Deps{Policy: &ptr, Verdicter: v, Sink: sink, IDS: &engPtr})
+		Deps{Policy: &ptr, Verdicter: v, Sink: sink, IDS: &engPtr, Now: testClock.now})
 }
 
 // TestIDSFlowEndsAtBothFINs: a flow under signatures leaves the inspector
@@ -120,5 +121,44 @@ func TestIDSFlowEndsAtBothFINs(t *testing.T) {
 				t.Errorf("%d stream buffers held after the flow", held)
 			}
 		})
+	}
+}
+
+// testClock is the IDS test workers' clock; a test that moves it must not
+// run in parallel.
+var testClock = &clock{t: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// TestIDSFlowOutlivesLinger: a flow still under signatures is not
+// forgotten after the linger of decided flows, only after the idle
+// timeout: a pause in a keep-alive connection must not end its
+// inspection.
+func TestIDSFlowOutlivesLinger(t *testing.T) {
+	w := idsWorker(t, "tcp/80", "http", `alert http any any -> any any (msg:"keeps flows inspected"; flow:to_client; content:"never sent"; sid:2; rev:1;)`+"\n", nopVerdicter{}, nil)
+	c := &tcpConn{t: t, client: net.IP{10, 1, 0, 11}, server: net.IP{10, 3, 1, 10}, cport: 40001, sport: 80, cseq: 1, sseq: 1}
+	c.pkt(true, "S", "")
+	c.pkt(false, "SA", "")
+	w.Handle(&Packet{ID: 1, Payload: c.pkt(true, "A", ""), Hook: HookInput})
+	w.Handle(&Packet{ID: 2, Payload: c.pkt(true, "PA", "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n"), Hook: HookInput})
+	// A flow decided after it (no rule allows port 9) lingers and goes.
+	d := &tcpConn{t: t, client: net.IP{10, 1, 0, 12}, server: net.IP{10, 3, 1, 10}, cport: 40002, sport: 9, cseq: 1, sseq: 1}
+	w.Handle(&Packet{ID: 3, Payload: d.pkt(true, "PA", "hello"), Hook: HookInput})
+	if w.Len() != 2 {
+		t.Fatalf("%d flows, want 2", w.Len())
+	}
+	start := testClock.t
+	defer func() { testClock.t = start }()
+	testClock.t = start.Add(DefaultLinger)
+	w.Sweep()
+	if w.Len() != 1 {
+		t.Fatalf("%d flows after the linger (%v), want the inspected one only", w.Len(), DefaultLinger)
+	}
+	testClock.t = start.Add(DefaultIdleTimeout)
+	w.Sweep()
+	if w.Len() != 0 {
+		t.Errorf("the inspected flow outlived the idle timeout")
 	}
 }

@@ -816,19 +816,26 @@ func (w *Worker) Sweep() {
 		}
 	}
 	// Oldest first: stop at the first flow that is neither idle nor done
-	// lingering.
-	for steps := 0; steps < len(w.table.flows); steps++ {
-		f := w.table.oldest()
-		if f == nil {
-			break
-		}
+	// lingering. A flow still under signatures is live traffic, not a
+	// decided one lingering: it gets the idle timeout, and is passed
+	// over until then.
+	i := w.table.tail
+	for steps := 0; i >= 0 && steps < len(w.table.flows); steps++ {
+		f := &w.table.flows[i]
+		prev := f.prev
 		idle := time.Duration(nanos - f.seen)
-		if f.decided && idle >= w.cfg.Linger || !f.decided && f.nheld == 0 && idle >= w.cfg.IdleTimeout {
+		lingered := f.decided && !f.idsActive && idle >= w.cfg.Linger
+		if lingered || (!f.decided || f.idsActive) && f.nheld == 0 && idle >= w.cfg.IdleTimeout {
 			if !f.decided && w.cfg.DecideIdle && pol != nil {
 				f.appDone = true
 				w.finish(pol, f, w.decide(pol, f, now, true), now, -1)
 			}
 			w.drop(f)
+			i = prev
+			continue
+		}
+		if f.idsActive && idle >= w.cfg.Linger {
+			i = prev
 			continue
 		}
 		break
