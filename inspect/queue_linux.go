@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -49,9 +50,12 @@ type Queue struct {
 	num uint16
 	cfg QueueConfig
 
-	mu       sync.Mutex // guards out and batching
-	out      []byte     // verdict messages waiting to be sent
-	batching bool       // the receive loop will flush out
+	mu       sync.Mutex    // guards out, batching, closing and running
+	out      []byte        // verdict messages waiting to be sent
+	batching bool          // the receive loop will flush out
+	closing  bool          // Close was called: Run must not start
+	running  chan struct{} // closed when Run returns
+	stopping atomic.Bool   // Close was called: Run returns
 
 	// Errors counts receive errors (a full socket buffer shows as
 	// ENOBUFS: the kernel dropped messages) and failed verdicts.
@@ -169,35 +173,62 @@ func (q *Queue) config(attrs []netlink.Attribute) error {
 	return err
 }
 
-// Run delivers the queue's packets to w until ctx ends or the socket
-// fails. It reads every message the socket holds, hands each to the
-// worker inline, and sends their verdicts as one batch.
-func (q *Queue) Run(ctx context.Context, w *Worker) error {
-	stop := context.AfterFunc(ctx, func() { q.nf.Con.SetReadDeadline(aLongTimeAgo) })
-	defer stop()
+// Run delivers the queue's packets to w (a Worker) until ctx ends, Close is called,
+// or the socket fails. It reads every message the socket holds, hands
+// each to the worker inline, and sends their verdicts as one batch.
+//
+// The loop owns an OS thread and blocks in recvfrom, not in Go's network
+// poller: a packet then costs one wake-up of this thread, where the
+// poller's path woke a second thread of the scheduler (and its monitor)
+// for every packet after an idle spell. On a busy host those extra
+// context switches were most of the inspector's cost per connection
+// (BENCHMARKS.md). The socket's receive timeout bounds how long the loop
+// takes to notice ctx or Close.
+func (q *Queue) Run(ctx context.Context, w Handler) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return nil
+	}
+	q.running = make(chan struct{})
+	defer close(q.running)
+	q.mu.Unlock()
+	fd := q.fd()
+	tv := unix.NsecToTimeval(int64(recvTimeout))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fmt.Errorf("inspect: queue %d: receive timeout: %w", q.num, err)
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		return fmt.Errorf("inspect: queue %d: blocking mode: %w", q.num, err)
+	}
+	// Close unbinds through the library, which expects the poller's
+	// non-blocking socket back.
+	defer unix.SetNonblock(fd, true)
+	batcher, _ := w.(Batcher)
 	buf := make([]byte, recvBufSize)
 	var qp Packet
 	for {
-		var n int
-		var rerr error
-		err := q.raw.Read(func(fd uintptr) bool {
-			n, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
-			return rerr != unix.EAGAIN && rerr != unix.EWOULDBLOCK
-		})
-		if ctx.Err() != nil {
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if ctx.Err() != nil || q.stopping.Load() {
 			return nil
 		}
-		if err == nil {
-			err = rerr
-		}
 		if err != nil {
+			// EAGAIN: the receive timeout, to look at ctx and Close.
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				continue
+			}
 			q.Errors.Add(1)
 			// ENOBUFS: the kernel dropped messages because the socket
 			// buffer was full; those packets follow the fail mode.
-			if errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EINTR) {
+			if errors.Is(err, unix.ENOBUFS) {
 				continue
 			}
 			return fmt.Errorf("inspect: queue %d: %w", q.num, err)
+		}
+		if batcher != nil {
+			batcher.BeginBatch()
 		}
 		q.mu.Lock()
 		q.batching = true
@@ -205,8 +236,8 @@ func (q *Queue) Run(ctx context.Context, w *Worker) error {
 		q.dispatch(buf[:n], &qp, w)
 		// Drain what else is queued without blocking, up to a batch.
 		for range 63 {
-			n, _, rerr = unix.Recvfrom(q.fd(), buf, unix.MSG_DONTWAIT)
-			if rerr != nil || n <= 0 {
+			n, _, err = unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT)
+			if err != nil || n <= 0 {
 				break
 			}
 			q.dispatch(buf[:n], &qp, w)
@@ -215,6 +246,9 @@ func (q *Queue) Run(ctx context.Context, w *Worker) error {
 		q.batching = false
 		q.flushLocked()
 		q.mu.Unlock()
+		if batcher != nil {
+			batcher.EndBatch()
+		}
 	}
 }
 
@@ -227,7 +261,7 @@ func (q *Queue) fd() int {
 
 // dispatch parses the netlink messages of one datagram and hands each
 // queued packet to the worker. It allocates nothing.
-func (q *Queue) dispatch(b []byte, qp *Packet, w *Worker) {
+func (q *Queue) dispatch(b []byte, qp *Packet, w Handler) {
 	for len(b) >= nlmsgHdrLen {
 		mlen := int(binary.NativeEndian.Uint32(b[0:4]))
 		typ := binary.NativeEndian.Uint16(b[4:6])
@@ -380,11 +414,27 @@ func (q *Queue) flushLocked() {
 	q.out = q.out[:0]
 }
 
-// Close unbinds the queue and closes its socket.
+// Close stops Run (within the receive timeout), unbinds the queue and
+// closes its socket.
 func (q *Queue) Close() error {
+	q.stopping.Store(true)
+	q.mu.Lock()
+	q.closing = true
+	running := q.running
+	q.mu.Unlock()
+	if running != nil {
+		select {
+		case <-running:
+		case <-time.After(closeWait):
+		}
+	}
 	_ = q.config([]netlink.Attribute{{Type: nfqaCfgCmd, Data: []byte{nfqnlCfgCmdUnbind, 0, 0, unix.AF_INET}}})
 	return q.nf.Close()
 }
 
-// aLongTimeAgo is a deadline in the past: it wakes a blocked read.
-var aLongTimeAgo = time.Unix(1, 0)
+// recvTimeout bounds a blocked receive, so that Run sees ctx and Close;
+// closeWait bounds how long Close waits for Run to return.
+const (
+	recvTimeout = 100 * time.Millisecond
+	closeWait   = 2 * time.Second
+)

@@ -29,7 +29,7 @@ func OpenQueue(QueueConfig) (*Queue, error) {
 }
 
 // Run is never reached.
-func (q *Queue) Run(context.Context, *Worker) error { return nil }
+func (q *Queue) Run(context.Context, Handler) error { return nil }
 
 // Verdict is never reached.
 func (q *Queue) Verdict(uint32, bool, uint32) {}

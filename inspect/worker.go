@@ -91,6 +91,65 @@ type Packet struct {
 	HasUID   bool
 }
 
+// Handler takes queued packets from a Queue: the Worker, or in the
+// benchmarks a handler that only gives verdicts, which measures the
+// queue's round trip alone. Handle must give p its verdict (now or later)
+// and must not keep p or its Payload past the call.
+type Handler interface {
+	Handle(p *Packet)
+}
+
+// Batcher is a Handler that the queue tells where each batch of packets
+// (those read in one wake-up) begins and ends.
+type Batcher interface {
+	Handler
+	BeginBatch()
+	EndBatch()
+}
+
+var _ Batcher = (*Worker)(nil)
+
+// maxPending bounds the events a worker keeps within one batch; past it
+// they are emitted at once.
+const maxPending = 256
+
+// BeginBatch implements Batcher: until EndBatch, the worker keeps the
+// events its decisions make, so that building and publishing them comes
+// after the verdicts reach the kernel, not before.
+func (w *Worker) BeginBatch() {
+	w.mu.Lock()
+	w.batch = true
+	w.mu.Unlock()
+}
+
+// EndBatch implements Batcher: the queue sent the batch's verdicts, and
+// the worker emits the events it kept.
+func (w *Worker) EndBatch() {
+	w.mu.Lock()
+	w.batch = false
+	pending := w.pending
+	w.pending = w.pending[len(w.pending):]
+	w.mu.Unlock()
+	for i, e := range pending {
+		w.sink.Emit(e)
+		pending[i] = nil
+	}
+	w.mu.Lock()
+	if len(w.pending) == 0 {
+		w.pending = pending[:0]
+	}
+	w.mu.Unlock()
+}
+
+// emit hands e to the sink, or keeps it for EndBatch.
+func (w *Worker) emit(e *Event) {
+	if w.batch && len(w.pending) < maxPending {
+		w.pending = append(w.pending, e)
+		return
+	}
+	w.sink.Emit(e)
+}
+
 // Verdicter gives queued packets their verdicts.
 type Verdicter interface {
 	// Verdict accepts or drops the queued packet id, setting its packet
@@ -213,6 +272,11 @@ type Worker struct {
 	idsFree []*ids.Flow // signature state of finished flows, for reuse
 	facts   Facts
 	held    int // flows holding packets
+	// batch: the queue is between BeginBatch and EndBatch, and the
+	// events of its packets wait in pending until the batch's verdicts
+	// are sent.
+	batch   bool
+	pending []*Event
 
 	Stats Stats
 }
@@ -408,7 +472,7 @@ func (w *Worker) denyEvasion(pol *Policy, f *flow, now time.Time, dir int) {
 	f.idsActive, f.mark = false, w.cfg.DenyMark
 	w.Stats.Verdicts[packet.ReasonEvasion].Add(1)
 	if w.sink != nil {
-		w.sink.Emit(w.event(pol, f, d, now))
+		w.emit(w.event(pol, f, d, now))
 	}
 	f.streams[0].release(w.pool)
 	f.streams[1].release(w.pool)
@@ -605,7 +669,7 @@ func (w *Worker) finish(pol *Policy, f *flow, d Decision, now time.Time, dir int
 		f.idsActive, f.idsMode, f.mark = true, d.IDS, 0
 		f.ids = w.getIDSFlow()
 		if w.sink != nil {
-			w.sink.Emit(w.event(pol, f, d, now))
+			w.emit(w.event(pol, f, d, now))
 		}
 		if dir < 0 {
 			// No packet at hand: the engine sees the flow's client
@@ -632,7 +696,7 @@ func (w *Worker) finish(pol *Policy, f *flow, d Decision, now time.Time, dir int
 	}
 	f.nheld, f.heldSince = 0, 0
 	if w.sink != nil {
-		w.sink.Emit(w.event(pol, f, d, now))
+		w.emit(w.event(pol, f, d, now))
 	}
 	f.streams[0].release(w.pool)
 	f.streams[1].release(w.pool)
@@ -710,7 +774,7 @@ func (w *Worker) inspectIDS(f *flow, dir int, now time.Time) {
 		w.Stats.Alerts.Add(1)
 		if w.sink != nil {
 			e := w.alertEvent(f, &a, block, now)
-			w.sink.Emit(e)
+			w.emit(e)
 		}
 	}
 	switch {

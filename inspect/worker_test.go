@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"net"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -373,5 +374,62 @@ func TestWorkerDecideIdle(t *testing.T) {
 		} else if decide && sink.events[0].Action != ir.ActionDeny {
 			t.Errorf("idle flow decided %v, want the default's deny (no PostgreSQL seen)", sink.events[0].Action)
 		}
+	}
+}
+
+// verdictRecorder records verdicts in order.
+type verdictRecorder struct{ ids []uint32 }
+
+func (v *verdictRecorder) Verdict(id uint32, _ bool, _ uint32) { v.ids = append(v.ids, id) }
+
+// TestWorkerBatchDefersEvents: within a batch, a decision's verdict is
+// given at once and its event waits for EndBatch; outside a batch the
+// event is emitted at once.
+func TestWorkerBatchDefersEvents(t *testing.T) {
+	pol := compilePolicy(t, webAppPolicy, "")
+	var ptr atomic.Pointer[Policy]
+	ptr.Store(pol)
+	sink, verdicts := &sinkRecorder{}, &verdictRecorder{}
+	w := NewWorker(Config{AllowMark: allowMark, DenyMark: denyMark, VerdictMask: verdictMask},
+		Deps{Policy: &ptr, Verdicter: verdicts, Sink: sink})
+	request := func(i byte) [2][]byte {
+		c := &tcpConn{t: t, client: net.IP{10, 1, 0, i}, server: net.IP{10, 3, 1, 10}, cport: 40000, sport: 80, cseq: 1, sseq: 1}
+		return [2][]byte{c.pkt(true, "A", ""), c.pkt(true, "PA", "GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n")}
+	}
+	id := uint32(0)
+	handle := func(p [2][]byte) {
+		for _, b := range p {
+			id++
+			w.Handle(&Packet{ID: id, Payload: b, Hook: HookInput})
+		}
+	}
+
+	w.BeginBatch()
+	handle(request(1))
+	handle(request(2))
+	if len(verdicts.ids) != 4 {
+		t.Fatalf("%d verdicts within the batch, want 4 (each packet answered at once)", len(verdicts.ids))
+	}
+	if len(sink.events) != 0 {
+		t.Fatalf("%d events emitted within the batch, want 0 until EndBatch", len(sink.events))
+	}
+	w.EndBatch()
+	if len(sink.events) != 2 {
+		t.Fatalf("%d events after EndBatch, want 2", len(sink.events))
+	}
+	for i, e := range sink.events {
+		if want := netip.AddrFrom4([4]byte{10, 1, 0, byte(i + 1)}); e.Src.Addr() != want || e.App != "http" {
+			t.Errorf("event %d: %v app %q, want from %v, http", i, e.Src, e.App, want)
+		}
+	}
+
+	handle(request(3)) // no batch: at once
+	if len(sink.events) != 3 {
+		t.Errorf("%d events after a decision outside a batch, want 3", len(sink.events))
+	}
+	w.BeginBatch()
+	w.EndBatch() // an empty batch emits nothing again
+	if len(sink.events) != 3 {
+		t.Errorf("%d events after an empty batch, want 3", len(sink.events))
 	}
 }
