@@ -108,7 +108,9 @@ func TestBusStuckSinkNeverBlocks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				b := NewBus(BusConfig{})
+				// Each event written at once: the counts below are exact
+				// the moment every goroutine waits.
+				b := NewBus(BusConfig{Gather: -1})
 				stuck := newStuckSink()
 				rec := &recorder{}
 				if err := b.Add("stuck", stuck, tt.queueLen, 0); err != nil {
@@ -215,7 +217,7 @@ func TestBusSinkErrorsCountedAndRecovered(t *testing.T) {
 		for range 3 {
 			b.Publish(&Event{Kind: KindFlow})
 		}
-		synctest.Wait()
+		settle()
 		want := SinkStats{
 			Name: "eve", Errors: 3, Failing: true,
 			LastError: "write eve.json: no space left on device", LastErrorTime: now,
@@ -226,7 +228,7 @@ func TestBusSinkErrorsCountedAndRecovered(t *testing.T) {
 
 		flaky.set(false) // space returns
 		b.Publish(&Event{Kind: KindFlow})
-		synctest.Wait()
+		settle()
 		want.Written, want.Failing = 1, false
 		if diff := cmp.Diff(want, sinkStats(t, b, "eve")); diff != "" {
 			t.Errorf("recovered (-want +got):\n%s", diff)
@@ -349,4 +351,57 @@ func TestBusConcurrentPublish(t *testing.T) {
 	if diff := cmp.Diff(want, st, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
+}
+
+// settle waits, inside a synctest bubble, until the sinks have written
+// what was published: past their gathering pause (the bubble's clock
+// jumps), then until every goroutine waits.
+func settle() {
+	time.Sleep(10 * DefaultGather)
+	synctest.Wait()
+}
+
+// TestBusSinkGathers: a sink woken by an event lets the events that
+// follow gather for DefaultGather and writes them together; after a quiet
+// spell it waits on its queue again, and Close writes what is left.
+func TestBusSinkGathers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBus(BusConfig{})
+		rec := &recorder{}
+		if err := b.Add("eve", rec, 256, 0); err != nil {
+			t.Fatal(err)
+		}
+		b.Publish(&Event{Kind: KindFlow})
+		synctest.Wait()
+		if n := rec.len(); n != 1 {
+			t.Fatalf("after the first event: %d written, want 1", n)
+		}
+		for range 99 {
+			b.Publish(&Event{Kind: KindFlow})
+		}
+		synctest.Wait()
+		if n := rec.len(); n != 1 {
+			t.Fatalf("right after a burst: %d written, want 1 (the burst gathers)", n)
+		}
+		time.Sleep(DefaultGather)
+		synctest.Wait()
+		if n := rec.len(); n != 100 {
+			t.Fatalf("one gathering later: %d written, want 100", n)
+		}
+		// Quiet: the sink goes back to its queue, and the next event is
+		// written at once.
+		time.Sleep(10 * DefaultGather)
+		b.Publish(&Event{Kind: KindFlow})
+		synctest.Wait()
+		if n := rec.len(); n != 101 {
+			t.Fatalf("after a quiet spell: %d written, want 101", n)
+		}
+		b.Publish(&Event{Kind: KindFlow})
+		if err := b.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := rec.len(); n != 102 || !rec.closed {
+			t.Errorf("after Close: %d written (want 102), closed %v", n, rec.closed)
+		}
+	})
 }

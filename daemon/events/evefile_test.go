@@ -271,7 +271,7 @@ func TestEVEFileFullDisk(t *testing.T) {
 		for i := range 3 {
 			b.Publish(numberedEvent(i))
 		}
-		synctest.Wait()
+		settle()
 		if got := len(drain(sub.C(), 16)); got != 3 {
 			t.Errorf("subscriber got %d events, want 3", got)
 		}
