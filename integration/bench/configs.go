@@ -8,6 +8,7 @@ const (
 	cfgSeptaAppID  = "septa app-ID rule"
 	cfgSeptaIDS    = "septa IDS (prevent)"
 	cfgSuricata    = "Suricata inline (NFQUEUE)"
+	cfgFloor       = "NFQUEUE round trip alone"
 )
 
 // Ports of the server's workloads.
@@ -26,4 +27,5 @@ var configNames = []struct{ short, name string }{
 	{"appid", cfgSeptaAppID},
 	{"ids", cfgSeptaIDS},
 	{"suricata", cfgSuricata},
+	{"floor", cfgFloor},
 }

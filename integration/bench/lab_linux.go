@@ -137,6 +137,8 @@ func (h *harness) setup(config string, web *lab.Host) (fw, error) {
 		return septaFW{sd: sd, host: web, septa: h.septa}, nil
 	case cfgSuricata:
 		return h.startSuricataInline(web)
+	case cfgFloor:
+		return h.startFloor(web)
 	}
 	return nil, fmt.Errorf("unknown configuration %q", config)
 }
@@ -216,7 +218,7 @@ func (h *harness) measureLab(round int, config string, client, web *lab.Host) (e
 		}
 	}
 	if h.o.sections["conn"] {
-		errs = append(errs, h.measureConns(round, config, client, web, f.septad()))
+		errs = append(errs, h.measureConns(round, config, client, web, f))
 	}
 	if s, ok := f.(*suricataFW); ok {
 		// Whether the documented bypass works: packets of bypassed flows
@@ -230,10 +232,23 @@ func (h *harness) measureLab(round int, config string, client, web *lab.Host) (e
 	return errors.Join(errs...)
 }
 
-func (h *harness) measureConns(round int, config string, client, web *lab.Host, sd *benchkit.Septad) error {
+func (h *harness) measureConns(round int, config string, client, web *lab.Host, f fw) error {
+	sd := f.septad()
 	dst := netip.AddrPortFrom(web.V4, portShort)
 	if err := benchkit.ShortConn(client, dst); err != nil {
 		return fmt.Errorf("first short connection: %w", err)
+	}
+	floor, _ := f.(*floorFW)
+	var floor0 uint64
+	var floorCPU0 time.Duration
+	if floor != nil {
+		var err error
+		if floor0, err = floor.queued(); err != nil {
+			return err
+		}
+		if floorCPU0, err = benchkit.ProcCPU(floor.cmd.Process.Pid); err != nil {
+			return err
+		}
 	}
 	var cpu0 time.Duration
 	var q0, f0 uint64
@@ -262,6 +277,21 @@ func (h *harness) measureConns(round int, config string, client, web *lab.Host, 
 		h.rep.Add("conn", connMetric(clients), config, "conn/s", round, res.PerSecond())
 		h.rep.Add("conn", "connection latency p50, "+plural(clients, "client"), config, "ms", round, benchkit.Percentile(res.Latencies, 50)*1000)
 		h.rep.Add("conn", "connection latency p99, "+plural(clients, "client"), config, "ms", round, benchkit.Percentile(res.Latencies, 99)*1000)
+	}
+	if floor != nil {
+		// The listener queues what septa's app-ID rule does.
+		floor1, err := floor.queued()
+		if err != nil {
+			return err
+		}
+		cpu, err := benchkit.ProcCPU(floor.cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		if floor1 > floor0 {
+			h.rep.Add("inspector", "listener CPU per queued packet", config, "µs", round, float64((cpu-floorCPU0).Microseconds())/float64(floor1-floor0))
+		}
+		h.rep.Add("inspector", "queued packets per connection", config, "packets", round, float64(floor1-floor0)/float64(conns))
 	}
 	if sd == nil {
 		return nil

@@ -83,8 +83,16 @@ func main() {
 	corpus := flag.String("corpus", "", "directory of Emerging Threats Open *.rules (default ../shared/corpus/et-open beside the checkout)")
 	sections := flag.String("sections", strings.Join(allSections, ","), "comma-separated sections to run: "+strings.Join(allSections, ", ")+" (conn includes the inspector cost)")
 	captureFlows := flag.Int("capture-flows", 0, "HTTP flows of the offline capture (default 100,000, 300 with -smoke; 8 packets each)")
-	configs := flag.String("configs", "nofw,nft,kernel,appid,ids,suricata", "comma-separated configurations of the lab sections")
+	configs := flag.String("configs", "nofw,nft,kernel,appid,ids,suricata,floor", "comma-separated configurations of the lab sections")
+	floorListener := flag.Bool(floorFlag, false, "internal: serve the NFQUEUE round trip configuration's queue in this namespace")
 	flag.Parse()
+	if *floorListener {
+		if err := runFloorListener(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: listener:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o := fullOptions()
 	if *smoke {
 		o = smokeOptions()
@@ -113,7 +121,7 @@ func main() {
 			known = known || n.short == c
 		}
 		if !known {
-			fmt.Fprintf(os.Stderr, "bench: unknown configuration %q (want some of nofw, nft, kernel, appid, ids, suricata)\n", c)
+			fmt.Fprintf(os.Stderr, "bench: unknown configuration %q (want some of nofw, nft, kernel, appid, ids, suricata, floor)\n", c)
 			os.Exit(2)
 		}
 		o.configs[c] = true
@@ -260,6 +268,16 @@ func (h *harness) targets() {
 		for _, c := range h.o.clients {
 			r.AddTarget("short connections, "+plural(c, "client")+": septa app-ID / septa kernel-only rule", "conn", connMetric(c), "conn/s", cfgSeptaAppID, cfgSeptaKernel, 0.8, true)
 			r.AddTarget("short connections, "+plural(c, "client")+": septa app-ID / Suricata inline", "conn", connMetric(c), "conn/s", cfgSeptaAppID, cfgSuricata, 2, true)
+		}
+		// What bounds those two: the queue's round trip alone against the
+		// kernel-only rule, septa's app-ID against that round trip, and
+		// how far above Suricata inline a configuration that inspects
+		// nothing at all gets.
+		for _, c := range h.o.clients {
+			m := connMetric(c)
+			r.AddRatio("short connections, "+plural(c, "client")+": NFQUEUE round trip alone / septa kernel-only rule", "conn", m, "conn/s", cfgFloor, cfgSeptaKernel)
+			r.AddRatio("short connections, "+plural(c, "client")+": septa app-ID / NFQUEUE round trip alone", "conn", m, "conn/s", cfgSeptaAppID, cfgFloor)
+			r.AddRatio("short connections, "+plural(c, "client")+": septa kernel-only rule / Suricata inline", "conn", m, "conn/s", cfgSeptaKernel, cfgSuricata)
 		}
 	}
 	if ran["replay"] {

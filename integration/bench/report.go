@@ -53,7 +53,9 @@ type Report struct {
 	Duration string    `json:"duration"`
 	Results  []Result  `json:"results"`
 	Targets  []Target  `json:"targets"`
-	Notes    []string  `json:"notes"`
+	// Ratios are ratios without a goal, that explain the targets.
+	Ratios []Target `json:"ratios,omitempty"`
+	Notes  []string `json:"notes"`
 
 	samples map[resultKey]map[int]float64
 	order   []resultKey
@@ -97,6 +99,25 @@ func (r *Report) values(k resultKey) (rounds []int, vals []float64) {
 // (ratio >= goal) or a ceiling (ratio <= goal). A target without a round
 // measuring both is recorded as not met.
 func (r *Report) AddTarget(name, section, metric, unit, num, den string, goal float64, atLeast bool) {
+	t := Target{Name: name, Ratio: r.ratio(section, metric, unit, num, den)}
+	if atLeast {
+		t.Goal = fmt.Sprintf(">= %g", goal)
+		t.Met = t.Ratio.Rounds > 0 && t.Ratio.Median >= goal
+	} else {
+		t.Goal = fmt.Sprintf("<= %g", goal)
+		t.Met = t.Ratio.Rounds > 0 && t.Ratio.Median <= goal
+	}
+	r.Targets = append(r.Targets, t)
+}
+
+// AddRatio records a ratio without a goal, taken per round as a
+// target's.
+func (r *Report) AddRatio(name, section, metric, unit, num, den string) {
+	r.Ratios = append(r.Ratios, Target{Name: name, Ratio: r.ratio(section, metric, unit, num, den)})
+}
+
+// ratio summarizes num/den of a metric over the rounds that measured both.
+func (r *Report) ratio(section, metric, unit, num, den string) benchkit.Summary {
 	kn, kd := resultKey{section, metric, num, unit}, resultKey{section, metric, den, unit}
 	var ratios []float64
 	rounds, _ := r.values(kn)
@@ -107,15 +128,7 @@ func (r *Report) AddTarget(name, section, metric, unit, num, den string, goal fl
 		}
 		ratios = append(ratios, r.samples[kn][round]/d)
 	}
-	t := Target{Name: name, Ratio: benchkit.Summarize(ratios)}
-	if atLeast {
-		t.Goal = fmt.Sprintf(">= %g", goal)
-		t.Met = len(ratios) > 0 && t.Ratio.Median >= goal
-	} else {
-		t.Goal = fmt.Sprintf("<= %g", goal)
-		t.Met = len(ratios) > 0 && t.Ratio.Median <= goal
-	}
-	r.Targets = append(r.Targets, t)
+	return benchkit.Summarize(ratios)
 }
 
 // finish turns the samples into results.
@@ -173,6 +186,17 @@ func (r *Report) Markdown() string {
 				continue
 			}
 			fmt.Fprintf(&b, "| %s | %s | **%s** | %s – %s | %d | %s |\n", t.Name, t.Goal, num(t.Ratio.Median), num(t.Ratio.Min), num(t.Ratio.Max), t.Ratio.Rounds, met)
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Ratios) > 0 {
+		b.WriteString("### Other ratios\n\n| ratio | median of rounds | min – max | rounds |\n| --- | --- | --- | --- |\n")
+		for _, t := range r.Ratios {
+			if t.Ratio.Rounds == 0 {
+				fmt.Fprintf(&b, "| %s | not measured | | 0 |\n", t.Name)
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | **%s** | %s – %s | %d |\n", t.Name, num(t.Ratio.Median), num(t.Ratio.Min), num(t.Ratio.Max), t.Ratio.Rounds)
 		}
 		b.WriteString("\n")
 	}

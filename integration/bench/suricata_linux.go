@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/septa-fw/septa/integration/benchkit"
 	"github.com/septa-fw/septa/integration/lab"
 	"github.com/septa-fw/septa/internal/suricatatest"
 	"github.com/septa-fw/septa/nft"
@@ -44,17 +41,7 @@ nfq:
 `
 
 // suricataFW is the plain ruleset plus Suricata inline.
-type suricataFW struct {
-	plain nftFW
-	fw    *nft.Firewall
-	ns    *os.File
-	cmd   *exec.Cmd
-	done  chan struct{}
-	dir   string
-	out   *lockedBuffer
-}
-
-func (*suricataFW) septad() *benchkit.Septad { return nil }
+type suricataFW struct{ queueFW }
 
 // kernelShare is the share of packets the kernel accepted for flows
 // Suricata had bypassed, of all packets of the IPS chains so far.
@@ -68,37 +55,6 @@ func (s *suricataFW) kernelShare() (float64, error) {
 		return 0, errors.New("no packet reached the IPS chains")
 	}
 	return float64(c["bypassed"].Packets) / float64(total), nil
-}
-
-func (s *suricataFW) close() error {
-	var errs []error
-	if s.cmd != nil {
-		select {
-		case <-s.done:
-			errs = append(errs, fmt.Errorf("suricata exited early: %.2000s", s.out.String()))
-		default:
-			s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-s.done:
-			case <-time.After(30 * time.Second):
-				s.cmd.Process.Kill()
-				<-s.done
-				errs = append(errs, errors.New("suricata did not stop on SIGTERM within 30 s"))
-			}
-		}
-	}
-	if s.fw != nil {
-		errs = append(errs, s.fw.Flush())
-		s.fw.Close()
-	}
-	if s.ns != nil {
-		s.ns.Close()
-	}
-	if s.plain.host != nil {
-		errs = append(errs, s.plain.close())
-	}
-	errs = append(errs, os.RemoveAll(s.dir))
-	return errors.Join(errs...)
 }
 
 // queueRuleset is the IPS part of the ruleset, built with septa's nft
@@ -141,56 +97,31 @@ func inlineConfig(dir string) (string, error) {
 }
 
 func (h *harness) startSuricataInline(web *lab.Host) (f fw, err error) {
-	s := &suricataFW{out: &lockedBuffer{}, done: make(chan struct{})}
+	s := &suricataFW{queueFW{what: "suricata", stopWait: 30 * time.Second}}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.close())
 		}
 	}()
-	if s.dir, err = os.MkdirTemp(h.dir, "suricata-"); err != nil {
-		return nil, err
-	}
-	if s.plain, err = loadPlain(web, s.dir); err != nil {
+	if err := s.open(h, web, suriTable, queueRuleset); err != nil {
 		return nil, err
 	}
 	cfg, err := inlineConfig(s.dir)
 	if err != nil {
 		return nil, err
 	}
-	if s.ns, err = web.OpenNS(); err != nil {
+	if err := s.start(web, "suricata", "-c", cfg, "-q", fmt.Sprint(suriQueue),
+		"-S", h.sigs, "-l", s.dir, "-k", "none", "--runmode", "workers"); err != nil {
 		return nil, err
 	}
-	if s.fw, err = nft.Open(int(s.ns.Fd()), nft.Config{Table: suriTable}); err != nil {
-		return nil, err
-	}
-	caps, err := s.fw.Probe()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.fw.ApplyPlan(queueRuleset(caps)); err != nil {
-		return nil, err
-	}
-	s.cmd = exec.Command("ip", "netns", "exec", web.NS, "suricata", "-c", cfg, "-q", fmt.Sprint(suriQueue),
-		"-S", h.sigs, "-l", s.dir, "-k", "none", "--runmode", "workers")
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		s.cmd = nil
-		return nil, err
-	}
-	go func() {
-		s.cmd.Wait()
-		close(s.done)
-	}()
 	// Suricata binds the queue once its rules are loaded; until then
 	// queued packets are dropped (no bypass flag, as septa's fail_mode
 	// closed), so the first connection that completes says it is ready.
 	deadline := time.Now().Add(5 * time.Minute)
 	dst := netip.AddrPortFrom(web.V4, portShort)
 	for {
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("suricata exited at start: %.2000s", s.out.String())
-		default:
+		if err := s.exited("at start"); err != nil {
+			return nil, err
 		}
 		if c, err := web.DialTCP(dst, time.Second); err == nil {
 			c.Close()
