@@ -220,7 +220,7 @@ func StartIperfServer(h *lab.Host, port uint16) error {
 // the received throughput in Gbit/s.
 func Iperf(client, server *lab.Host, port uint16, d time.Duration) (float64, error) {
 	secs := strconv.Itoa(max(int(d/time.Second), 1))
-	out, err := client.Run(d+20*time.Second, "iperf3", "-c", server.V4.String(), "-p", strconv.Itoa(int(port)), "-t", secs, "-J")
+	out, err := client.Run(d+20*time.Second, "iperf3", "-c", server.V4.String(), "-p", strconv.Itoa(int(port)), "-t", secs, "-A", "0,1", "-J")
 	if err != nil {
 		// iperf3 reports its own errors in the JSON as well.
 		if _, perr := ParseIperf([]byte(out)); perr != nil {
