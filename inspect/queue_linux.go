@@ -50,12 +50,11 @@ type Queue struct {
 	num uint16
 	cfg QueueConfig
 
-	mu       sync.Mutex    // guards out, batching, closing and running
+	mu       sync.Mutex    // guards out, batching and running
 	out      []byte        // verdict messages waiting to be sent
 	batching bool          // the receive loop will flush out
-	closing  bool          // Close was called: Run must not start
 	running  chan struct{} // closed when Run returns
-	stopping atomic.Bool   // Close was called: Run returns
+	stopping atomic.Bool   // Close was called: Run returns, or does not start
 
 	// Errors counts receive errors (a full socket buffer shows as
 	// ENOBUFS: the kernel dropped messages) and failed verdicts.
@@ -173,8 +172,8 @@ func (q *Queue) config(attrs []netlink.Attribute) error {
 	return err
 }
 
-// Run delivers the queue's packets to w (a Worker) until ctx ends, Close is called,
-// or the socket fails. It reads every message the socket holds, hands
+// Run delivers the queue's packets to w (a Worker) until ctx ends, Close
+// is called, or the socket fails. It reads every message the socket holds, hands
 // each to the worker inline, and sends their verdicts as one batch.
 //
 // The loop owns an OS thread and blocks in recvfrom, not in Go's network
@@ -188,7 +187,7 @@ func (q *Queue) Run(ctx context.Context, w Handler) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	q.mu.Lock()
-	if q.closing {
+	if q.stopping.Load() {
 		q.mu.Unlock()
 		return nil
 	}
@@ -419,7 +418,6 @@ func (q *Queue) flushLocked() {
 func (q *Queue) Close() error {
 	q.stopping.Store(true)
 	q.mu.Lock()
-	q.closing = true
 	running := q.running
 	q.mu.Unlock()
 	if running != nil {

@@ -128,16 +128,16 @@ func (w *Worker) EndBatch() {
 	w.mu.Lock()
 	w.batch = false
 	pending := w.pending
-	w.pending = w.pending[len(w.pending):]
+	w.pending = nil
 	w.mu.Unlock()
-	for i, e := range pending {
+	for _, e := range pending {
 		w.sink.Emit(e)
-		pending[i] = nil
 	}
+	// The slice is reused by the next batch; only Run's goroutine calls
+	// BeginBatch and EndBatch, so nothing filled w.pending meanwhile.
+	clear(pending)
 	w.mu.Lock()
-	if len(w.pending) == 0 {
-		w.pending = pending[:0]
-	}
+	w.pending = pending[:0]
 	w.mu.Unlock()
 }
 
